@@ -1,0 +1,185 @@
+"""Versioned contracts of the events services send each other.
+
+Every event is an envelope::
+
+    {"event_id": "...", "event_type": "badge_issued", "schema_version": 1,
+     "city": "chicago", "occurred_at": "2026-12-04T15:00:00+00:00",
+     "request_id": "...", "data": {...}}
+
+``data`` follows the schema registered for (event_type, schema_version). A consumer
+validates the envelope and the data before acting, and drops duplicates by
+``event_id``. A breaking change to a payload adds a new schema version beside the old
+one; consumers accept every version they know.
+"""
+
+import uuid
+from datetime import datetime, timezone
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+
+from cities_common.context import CITY_SLUG_PATTERN
+from cities_common.errors import InvalidInput
+
+CITY_ONBOARDED = "city_onboarded"
+ORGANIZATION_PUBLISHED = "organization_published"
+OPPORTUNITY_PUBLISHED = "opportunity_published"
+OPPORTUNITY_UPDATED = "opportunity_updated"
+OPPORTUNITY_WITHDRAWN = "opportunity_withdrawn"
+YOUTH_REGISTERED = "youth_registered"
+PROGRAM_COMPLETED = "program_completed"
+BADGE_ISSUED = "badge_issued"
+
+_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+_slug = validate.Regexp(CITY_SLUG_PATTERN, error="must be a city slug such as 'chicago'")
+
+
+class PointSchema(Schema):
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+
+
+class BoundingBoxSchema(Schema):
+    min_lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    min_lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+    max_lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    max_lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+
+
+class CitySchema(Schema):
+    """A city as a tenant: the payload of ``city_onboarded``."""
+
+    slug = fields.String(required=True, validate=_slug)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    time_zone = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    default_locale = fields.String(required=True, validate=validate.OneOf(["en", "es"]))
+    locales = fields.List(fields.String(validate=validate.OneOf(["en", "es"])),
+                          required=True, validate=validate.Length(min=1))
+    centre = fields.Nested(PointSchema, required=True)
+    bbox = fields.Nested(BoundingBoxSchema, required=True)
+    service_area_margin_km = fields.Float(load_default=50.0,
+                                          validate=validate.Range(0, 500))
+    branding = fields.Dict(load_default=dict)
+
+
+class OrganizationPublishedV1(Schema):
+    organization = fields.Dict(required=True)
+
+
+class OpportunityChangedV1(Schema):
+    """Payload of ``opportunity_published``, ``_updated`` and ``_withdrawn``.
+
+    ``opportunity`` is the full current document, so a consumer never needs to call
+    back; ``version`` grows with every change and orders the events.
+    """
+
+    class OpportunityDocument(Schema):
+        class Meta:
+            unknown = INCLUDE
+
+        id = _id
+        city = fields.String(required=True, validate=_slug)
+        title = fields.String(required=True)
+        status = fields.String(required=True)
+        version = fields.Integer(required=True, validate=validate.Range(min=1))
+
+    opportunity = fields.Nested(OpportunityDocument, required=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class YouthRegisteredV1(Schema):
+    registration_id = _id
+    youth_id = _id
+    opportunity_id = _id
+    status = fields.String(required=True,
+                           validate=validate.OneOf(["confirmed", "waitlisted"]))
+
+
+class ProgramCompletedV1(Schema):
+    completion_id = _id
+    registration_id = _id
+    youth_id = _id
+    opportunity_id = _id
+    opportunity_title = fields.String(required=True)
+    provider_name = fields.String(required=True)
+    completed_at = fields.String(required=True)
+    evidence_url = fields.String(load_default=None, allow_none=True)
+
+
+class BadgeIssuedV1(Schema):
+    assertion_id = _id
+    youth_id = _id
+    badge_class_id = _id
+    opportunity_id = _id
+    completion_id = _id
+    issued_on = fields.String(required=True)
+    assertion = fields.Dict(required=True)
+
+
+CONTRACTS: dict[tuple[str, int], type[Schema]] = {
+    (CITY_ONBOARDED, 1): CitySchema,
+    (ORGANIZATION_PUBLISHED, 1): OrganizationPublishedV1,
+    (OPPORTUNITY_PUBLISHED, 1): OpportunityChangedV1,
+    (OPPORTUNITY_UPDATED, 1): OpportunityChangedV1,
+    (OPPORTUNITY_WITHDRAWN, 1): OpportunityChangedV1,
+    (YOUTH_REGISTERED, 1): YouthRegisteredV1,
+    (PROGRAM_COMPLETED, 1): ProgramCompletedV1,
+    (BADGE_ISSUED, 1): BadgeIssuedV1,
+}
+
+CURRENT_VERSION = {event_type: 1 for event_type, _ in CONTRACTS}
+
+
+class EnvelopeSchema(Schema):
+    event_id = _id
+    event_type = fields.String(required=True, validate=validate.OneOf(CURRENT_VERSION))
+    schema_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    city = fields.String(required=True, validate=_slug)
+    occurred_at = fields.String(required=True)
+    request_id = fields.String(load_default=None, allow_none=True)
+    data = fields.Dict(required=True)
+
+
+def make_event(event_type: str, city: str, data: dict, request_id: str | None = None,
+               event_id: str | None = None) -> dict:
+    """Build and validate an envelope; raises ``InvalidInput`` on a bad payload.
+
+    Pass ``event_id`` to make a retried operation send the same event twice rather
+    than two events, so consumers can drop the copy.
+    """
+    version = CURRENT_VERSION[event_type]
+    envelope = {
+        "event_id": event_id or uuid.uuid4().hex,
+        "event_type": event_type,
+        "schema_version": version,
+        "city": city,
+        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "request_id": request_id,
+        "data": data,
+    }
+    return parse_event(envelope, event_type)
+
+
+def parse_event(payload, event_type: str) -> dict:
+    """Validate an envelope and its data; raise ``InvalidInput`` naming each field."""
+    if not isinstance(payload, dict):
+        raise InvalidInput({"_schema": ["an event must be a JSON object"]},
+                           f"invalid {event_type} event")
+    try:
+        envelope = EnvelopeSchema().load(payload)
+    except ValidationError as exc:
+        raise InvalidInput(exc.messages, f"invalid {event_type} envelope") from exc
+    if envelope["event_type"] != event_type:
+        raise InvalidInput({"event_type": [f"expected {event_type!r}"]},
+                           f"invalid {event_type} envelope")
+    schema = CONTRACTS.get((event_type, envelope["schema_version"]))
+    if schema is None:
+        raise InvalidInput(
+            {"schema_version": [f"version {envelope['schema_version']} of "
+                                f"{event_type} is not known to this service"]},
+            f"invalid {event_type} envelope",
+        )
+    try:
+        envelope["data"] = schema().load(envelope["data"])
+    except ValidationError as exc:
+        raise InvalidInput({"data": exc.messages}, f"invalid {event_type} data") from exc
+    return envelope

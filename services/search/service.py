@@ -1,0 +1,101 @@
+"""The search service: keeps each city's index in step with the catalog, and queries it."""
+
+import logging
+
+from marshmallow import ValidationError
+from nameko.rpc import rpc
+
+from cities_common import events
+from cities_common.context import RequestContext
+from cities_common.errors import InvalidInput, UnknownCity
+from cities_common.handlers import EventInbox, consumes, durable_event_handler
+from cities_common.metrics import Metrics
+from cities_common.storage import ElasticsearchClient
+from cities_common.tenancy import Tenancy
+from services.search.schemas import SearchRequestSchema, SiteSearchRequestSchema
+from services.search.storage import SearchStore
+
+logger = logging.getLogger(__name__)
+
+EXPECTED = (InvalidInput, UnknownCity)
+
+
+class SearchService:
+    """Indexes published opportunities and provider sites; answers searches."""
+
+    name = "search"
+
+    index = ElasticsearchClient(SearchStore)
+    tenant = Tenancy()
+    inbox = EventInbox()
+    request = RequestContext()
+    metrics = Metrics()
+
+    @rpc
+    def health(self):
+        return {"service": self.name, "ok": True}
+
+    @durable_event_handler("catalog", events.CITY_ONBOARDED)
+    @consumes(events.CITY_ONBOARDED)
+    def handle_city_onboarded(self, event):
+        self.tenant.registry.add(event["data"])
+        self.index.ensure_city(event["city"])
+
+    @durable_event_handler("catalog", events.OPPORTUNITY_PUBLISHED)
+    @consumes(events.OPPORTUNITY_PUBLISHED)
+    def handle_opportunity_published(self, event):
+        self._index(event)
+
+    @durable_event_handler("catalog", events.OPPORTUNITY_UPDATED)
+    @consumes(events.OPPORTUNITY_UPDATED)
+    def handle_opportunity_updated(self, event):
+        self._index(event)
+
+    @durable_event_handler("catalog", events.OPPORTUNITY_WITHDRAWN)
+    @consumes(events.OPPORTUNITY_WITHDRAWN)
+    def handle_opportunity_withdrawn(self, event):
+        self._index(event)
+
+    @durable_event_handler("catalog", events.ORGANIZATION_PUBLISHED)
+    @consumes(events.ORGANIZATION_PUBLISHED)
+    def handle_organization_published(self, event):
+        self.tenant.registry.require(event["city"])
+        organization = event["data"]["organization"]
+        self.index.index_site({**organization, "city": event["city"]})
+
+    @rpc(expected_exceptions=EXPECTED)
+    def search_opportunities(self, query):
+        """Search the context city's published opportunities; see SearchRequestSchema."""
+        city = self.tenant.city
+        request = self._load(SearchRequestSchema, query)
+        return self.index.search(city, request)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def search_sites(self, query):
+        """Search the context city's provider sites by text and distance."""
+        city = self.tenant.city
+        request = self._load(SiteSearchRequestSchema, query)
+        return self.index.search_sites(city, request)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def index_counts(self):
+        """Return how many published opportunities and sites the city's index holds."""
+        return self.index.count(self.tenant.city)
+
+    def _index(self, event):
+        city = self.tenant.registry.require(event["city"])
+        opportunity = event["data"]["opportunity"]
+        if opportunity["city"] != city:
+            raise InvalidInput({"data": {"opportunity": {"city": ["differs from the "
+                                                                  "event's city"]}}})
+        self.index.ensure_city(city)
+        if not self.index.index_opportunity(opportunity):
+            logger.info("ignored %s of %s version %s: a newer version is indexed",
+                        event["event_type"], opportunity["id"], opportunity["version"])
+
+    @staticmethod
+    def _load(schema, query):
+        try:
+            return schema().load(query or {})
+        except ValidationError as exc:
+            raise InvalidInput(exc.messages, "invalid search") from exc
