@@ -1,0 +1,186 @@
+"""Start, seed and stop the platform's nameko services on this machine.
+
+Used by ``deploy/up`` and ``deploy/down`` and by the end-to-end tests, which start
+their own copy in a separate namespace (RabbitMQ vhost, database and index prefix).
+
+    python deploy/platform.py start|stop|status|seed
+"""
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cities_common.config import load_settings  # noqa: E402
+
+logger = logging.getLogger("platform")
+
+# (process name, nameko service path, default metrics port)
+PROCESSES = [
+    ("catalog", "services.catalog.service:CatalogService", 9101),
+    ("search", "services.search.service:SearchService", 9102),
+    ("registration", "services.registration.service:RegistrationService", 9103),
+    ("badges", "services.badges.service:BadgesService", 9104),
+    ("notifications", "services.notifications.service:NotificationsService", 9105),
+    ("gateway", "gateway.service:GatewayService", 9106),
+]
+
+
+class PlatformError(RuntimeError):
+    """A service did not start or become healthy; the message names it and its log."""
+
+
+def var_dir() -> Path:
+    return Path(os.environ.get("COL_VAR_DIR", ROOT / "var"))
+
+
+def start(env: dict, run_dir: Path, metrics_ports: dict | None = None) -> None:
+    """Start every service not already running, each as its own process.
+
+    ``env`` is the environment the processes get (AMQP_URI, MONGO_URL, ES_URL,
+    COL_NAMESPACE, GATEWAY_ADDRESS...). Logs go to ``run_dir/<name>.log``.
+    """
+    from cities_common.topology import declare
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    declare(env["AMQP_URI"])
+    for name, path, port in PROCESSES:
+        pid_file = run_dir / f"{name}.pid"
+        if _alive(pid_file):
+            continue
+        process_env = {**env, "METRICS_PORT": str((metrics_ports or {}).get(name, port))}
+        log = open(run_dir / f"{name}.log", "ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "nameko", "run", "--config",
+             str(ROOT / "deploy" / "nameko.yml"), path],
+            cwd=ROOT, env=process_env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        pid_file.write_text(str(process.pid))
+        logger.info("started %s (pid %s)", name, process.pid)
+
+
+def wait_healthy(gateway_url: str, run_dir: Path, timeout: float = 60.0) -> None:
+    """Wait until the gateway reports every service healthy; raise ``PlatformError``."""
+    deadline = time.monotonic() + timeout
+    report = None
+    while time.monotonic() < deadline:
+        for name, _, _ in PROCESSES:
+            if not _alive(run_dir / f"{name}.pid"):
+                raise PlatformError(f"service {name} exited; see {run_dir / name}.log:\n"
+                                    + _tail(run_dir / f"{name}.log"))
+        try:
+            response = requests.get(f"{gateway_url}/health", timeout=5)
+            report = response.json()
+            if response.status_code == 200:
+                return
+        except (requests.RequestException, ValueError):
+            pass
+        time.sleep(0.5)
+    raise PlatformError(f"services not healthy after {timeout:g} s: {report}; "
+                        f"logs are in {run_dir}")
+
+
+def stop(run_dir: Path, timeout: float = 15.0) -> None:
+    """Stop every service started from ``run_dir``; SIGKILL whatever outlives ``timeout``."""
+    pids = {}
+    for name, _, _ in PROCESSES:
+        pid_file = run_dir / f"{name}.pid"
+        if _alive(pid_file):
+            pid = int(pid_file.read_text())
+            os.killpg(pid, signal.SIGTERM)
+            pids[name] = pid
+        pid_file.unlink(missing_ok=True)
+    deadline = time.monotonic() + timeout
+    for name, pid in pids.items():
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _pid_alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+        logger.info("stopped %s", name)
+
+
+def status(run_dir: Path) -> dict:
+    return {name: _alive(run_dir / f"{name}.pid") for name, _, _ in PROCESSES}
+
+
+def _alive(pid_file: Path) -> bool:
+    if not pid_file.exists():
+        return False
+    try:
+        return _pid_alive(int(pid_file.read_text()))
+    except ValueError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still answers kill(0); its /proc status says so.
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def platform_env() -> dict:
+    """Return the environment of the local platform: the stack's URLs and defaults."""
+    env = dict(os.environ)
+    settings = load_settings()
+    env.update(AMQP_URI=settings.amqp_uri, MONGO_URL=settings.mongo_url,
+               ES_URL=settings.es_url, PYTHONPATH=str(ROOT))
+    env.setdefault("GATEWAY_ADDRESS", "127.0.0.1:8000")
+    env.setdefault("PUBLIC_BASE_URL", f"http://{env['GATEWAY_ADDRESS']}")
+    return env
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["start", "stop", "status", "seed"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    env = platform_env()
+    run_dir = var_dir() / "services"
+    gateway_url = f"http://{env['GATEWAY_ADDRESS']}"
+    try:
+        if args.command == "start":
+            start(env, run_dir)
+            wait_healthy(gateway_url, run_dir)
+            logger.info("all services healthy; gateway at %s", gateway_url)
+        elif args.command == "stop":
+            stop(run_dir)
+        elif args.command == "status":
+            print(json.dumps(status(run_dir), indent=2))
+        elif args.command == "seed":
+            from deploy.seed import seed
+
+            seed(env, gateway_url, var_dir())
+    except PlatformError as exc:
+        logger.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

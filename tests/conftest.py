@@ -1,0 +1,5 @@
+"""Shared pytest setup: eventlet's monkey patch must precede every other import."""
+
+import eventlet
+
+eventlet.monkey_patch()

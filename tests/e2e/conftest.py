@@ -1,0 +1,52 @@
+"""Start the whole platform (five services and the gateway) on the real servers,
+seeded with the real data of the four cities, once per test session."""
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from deploy import platform as launcher
+from deploy.seed import seed
+from tests.stack import Namespace
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def namespace():
+    space = Namespace().create()
+    yield space
+    space.destroy()
+
+
+@pytest.fixture(scope="session")
+def platform(namespace, tmp_path_factory):
+    """Return the gateway URL of a running, seeded platform in its own namespace."""
+    run_dir = tmp_path_factory.mktemp("platform")
+    port = free_port()
+    env = {**os.environ, **namespace.config(), "PYTHONPATH": str(ROOT),
+           "GATEWAY_ADDRESS": f"127.0.0.1:{port}",
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+           "WEBHOOKS_ALLOW_LOOPBACK": "true", "LOG_LEVEL": "INFO"}
+    metrics = {name: free_port() for name, _, _ in launcher.PROCESSES}
+    gateway_url = f"http://127.0.0.1:{port}"
+    launcher.start(env, run_dir, metrics)
+    try:
+        launcher.wait_healthy(gateway_url, run_dir, timeout=90)
+        report = seed(env, gateway_url, run_dir)
+        yield {"url": gateway_url, "report": report, "run_dir": run_dir,
+               "metrics": metrics}
+    finally:
+        launcher.stop(run_dir)
+        for log in sorted(run_dir.glob("*.log")):
+            sys.stderr.write(f"--- {log.name} (last lines) ---\n"
+                             + launcher._tail(log, 15) + "\n")
