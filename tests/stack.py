@@ -49,7 +49,7 @@ class Namespace:
             unreachable(f"MongoDB-wire server at {self.settings.mongo_url} is "
                         f"unreachable ({exc})")
         try:
-            Elasticsearch(self.settings.es_url).info()
+            Elasticsearch(self.settings.es_url).cluster.health()
         except Exception as exc:
             unreachable(f"Elasticsearch at {self.settings.es_url} is unreachable ({exc})")
         rabbitmqctl("add_vhost", self.name)

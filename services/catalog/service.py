@@ -77,15 +77,15 @@ class CatalogService:
             raise InvalidInput(exc.messages, "invalid import batch") from exc
 
         counts = {"created": 0, "updated": 0, "unchanged": 0}
-        rejected = []
+        rejected, valid = [], []
         for position, record in enumerate(request["records"]):
             try:
-                document = self._validate(kind, city, record)
+                valid.append(self._validate(kind, city, record))
             except ValidationError as exc:
                 rejected.append({"index": position, "source_id": record.get("source_id"),
                                  "errors": exc.messages})
-                continue
-            outcome, stored, previous = self.store.upsert(kind, document)
+        results = self.store.upsert_many(kind, valid) if valid else []
+        for outcome, stored, previous in results:
             counts[outcome] += 1
             if outcome != UNCHANGED:
                 self._announce(kind, city, stored, previous)

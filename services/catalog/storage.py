@@ -5,7 +5,7 @@ import json
 from datetime import date, datetime, timezone
 
 import pymongo
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from cities_common.tenancy import CityRegistry
 
@@ -54,41 +54,86 @@ class CatalogStore:
         self.opportunities.create_index([("city", 1), ("status", 1), ("_id", 1)],
                                         name="city_status_id")
 
-    def upsert(self, kind: str, document: dict) -> tuple[str, dict, dict | None]:
-        """Insert or update a record by (city, source, source_id).
+    def upsert_many(self, kind: str, documents: list[dict]) -> list[tuple]:
+        """Insert or update records by (city, source, source_id), in input order.
 
-        Returns (outcome, stored document, previous document or None). An update
-        bumps ``version`` with a compare-and-set on the old version, so two
-        concurrent imports of one row cannot both win; the loser retries.
+        Returns one (outcome, stored document, previous document or None) per input.
+        Existing records are read with one ``$in`` query and new ones written with
+        one ``insert_many``, because FerretDB 1.x scans a collection for every
+        lookup, so a lookup per record would make an import quadratic.
         """
         collection = self.database[kind]
-        city = document["city"]
-        identifier = record_id(kind, city, document["source"], document["source_id"])
-        fields = _jsonable(document)
-        digest = content_hash(fields)
+        prepared = []
+        for document in documents:
+            fields = _jsonable(document)
+            identifier = record_id(kind, fields["city"], fields["source"],
+                                   fields["source_id"])
+            prepared.append((identifier, fields, content_hash(fields)))
+        existing = {
+            found["_id"]: found
+            for found in collection.find({"_id": {"$in": [p[0] for p in prepared]}})
+        }
         now = datetime.now(timezone.utc).isoformat()
-        for _ in range(5):
-            previous = collection.find_one({"_id": identifier, "city": city})
+        results: list = [None] * len(prepared)
+        inserts = []
+        for position, (identifier, fields, digest) in enumerate(prepared):
+            previous = existing.get(identifier)
             if previous is None:
                 stored = {**fields, "_id": identifier, "version": 1,
                           "content_hash": digest, "created_at": now, "updated_at": now}
-                try:
-                    collection.insert_one(stored)
-                except DuplicateKeyError:
-                    continue
-                return CREATED, self._public(stored), None
+                inserts.append((position, stored))
+            elif previous["content_hash"] == digest:
+                results[position] = (UNCHANGED, self._public(previous),
+                                     self._public(previous))
+            else:
+                results[position] = self._update(collection, fields, digest, previous)
+        if inserts:
+            self._insert(collection, inserts, results)
+        return results
+
+    def upsert(self, kind: str, document: dict) -> tuple[str, dict, dict | None]:
+        """Insert or update one record; see ``upsert_many``."""
+        return self.upsert_many(kind, [document])[0]
+
+    def _insert(self, collection, inserts: list[tuple], results: list) -> None:
+        try:
+            collection.insert_many([stored for _, stored in inserts], ordered=False)
+        except BulkWriteError as exc:
+            # Another import created some of these records meanwhile: retry those
+            # one by one, as updates of what that import stored.
+            failed = {error["index"] for error in exc.details.get("writeErrors", [])
+                      if error.get("code") == 11000}
+            if len(failed) != len(exc.details.get("writeErrors", [])):
+                raise
+            for index in sorted(failed):
+                position, stored = inserts[index]
+                fields = {key: value for key, value in stored.items()
+                          if key not in ("_id", "version", "content_hash",
+                                         "created_at", "updated_at")}
+                previous = collection.find_one({"_id": stored["_id"]})
+                results[position] = self._update(collection, fields,
+                                                 stored["content_hash"], previous)
+            inserts = [item for index, item in enumerate(inserts) if index not in failed]
+        for position, stored in inserts:
+            results[position] = (CREATED, self._public(stored), None)
+
+    def _update(self, collection, fields: dict, digest: str, previous: dict) -> tuple:
+        """Apply a change with a compare-and-set on the version; retry if it moved."""
+        for _ in range(5):
             if previous["content_hash"] == digest:
                 return UNCHANGED, self._public(previous), self._public(previous)
-            changes = {**fields, "content_hash": digest, "updated_at": now,
+            changes = {**fields, "content_hash": digest,
+                       "updated_at": datetime.now(timezone.utc).isoformat(),
                        "version": previous["version"] + 1}
             stored = collection.find_one_and_update(
-                {"_id": identifier, "city": city, "version": previous["version"]},
+                {"_id": previous["_id"], "version": previous["version"]},
                 {"$set": changes},
                 return_document=pymongo.ReturnDocument.AFTER,
             )
             if stored is not None:
                 return UPDATED, self._public(stored), self._public(previous)
-        raise RuntimeError(f"record {identifier} in {city} kept changing during upsert")
+            previous = collection.find_one({"_id": previous["_id"]})
+        raise RuntimeError(f"record {previous['_id']} kept changing during upsert")
 
     def get(self, kind: str, city: str, identifier: str) -> dict | None:
         document = self.database[kind].find_one({"_id": identifier, "city": city})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import platform as launcher
+from deploy import launcher
 from deploy.seed import seed
 from tests.stack import Namespace
 

@@ -61,7 +61,7 @@ def test_import_records_publishes_new_opportunity():
     service = worker_factory(CatalogService)
     service.tenant.city = "chicago"
     stored = {**opportunity(), "id": "opp-1", "version": 1}
-    service.store.upsert.return_value = (CREATED, stored, None)
+    service.store.upsert_many.return_value = [(CREATED, stored, None)]
 
     result = service.import_records("opportunities", [opportunity()])
 
@@ -74,7 +74,7 @@ def test_import_records_unchanged_sends_nothing():
     service = worker_factory(CatalogService)
     service.tenant.city = "chicago"
     stored = {**opportunity(), "id": "opp-1", "version": 1}
-    service.store.upsert.return_value = (UNCHANGED, stored, stored)
+    service.store.upsert_many.return_value = [(UNCHANGED, stored, stored)]
 
     result = service.import_records("opportunities", [opportunity()])
 
@@ -87,7 +87,7 @@ def test_import_records_update_sends_updated():
     service.tenant.city = "chicago"
     previous = {**opportunity(), "id": "opp-1", "version": 1}
     stored = {**previous, "title": "Robot Club II", "version": 2}
-    service.store.upsert.return_value = (UPDATED, stored, previous)
+    service.store.upsert_many.return_value = [(UPDATED, stored, previous)]
 
     service.import_records("opportunities", [opportunity(title="Robot Club II")])
 
@@ -102,7 +102,7 @@ def test_import_records_rejects_other_city_record():
 
     assert result["rejected"][0]["errors"] == {
         "city": ["must be 'chicago', the city of this call"]}
-    assert not service.store.upsert.called
+    assert not service.store.upsert_many.called
 
 
 def test_import_records_rejects_empty_batch():

@@ -3,7 +3,7 @@
 Used by ``deploy/up`` and ``deploy/down`` and by the end-to-end tests, which start
 their own copy in a separate namespace (RabbitMQ vhost, database and index prefix).
 
-    python deploy/platform.py start|stop|status|seed
+    python deploy/launcher.py start|stop|status|seed
 """
 
 import argparse
