@@ -3,7 +3,7 @@
 Used by ``deploy/up`` and ``deploy/down`` and by the end-to-end tests, which start
 their own copy in a separate namespace (RabbitMQ vhost, database and index prefix).
 
-    python deploy/launcher.py start|stop|status|seed
+    python deploy/launcher.py start|stop|status|seed|sample
 """
 
 import argparse
@@ -144,6 +144,25 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
+# The sample search that deploy/up prints: what is near Chicago's central
+# library, the Harold Washington Library Center.
+SAMPLE_SEARCH = {"lat": 41.8763, "lon": -87.6281, "radius_km": 2, "page_size": 5}
+
+
+def sample_search(gateway_url: str) -> str:
+    """Run the sample search through the gateway and describe its results."""
+    url = f"{gateway_url}/v1/cities/chicago/opportunities"
+    response = requests.get(url, params=SAMPLE_SEARCH, timeout=10)
+    response.raise_for_status()
+    body = response.json()
+    lines = [f"  {body['total']} Chicago opportunities within {SAMPLE_SEARCH['radius_km']} km "
+             "of the Harold Washington Library Center, nearest first:"]
+    for item in body["results"]:
+        provider = (item.get("provider") or {}).get("name", "")
+        lines.append(f"  {item['distance']['km']:5.2f} km  {item['title']}  ({provider})")
+    return "\n".join(lines)
+
+
 def platform_env() -> dict:
     """Return the environment of the local platform: the stack's URLs and defaults."""
     env = dict(os.environ)
@@ -157,7 +176,7 @@ def platform_env() -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["start", "stop", "status", "seed"])
+    parser.add_argument("command", choices=["start", "stop", "status", "seed", "sample"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     env = platform_env()
@@ -176,6 +195,8 @@ def main(argv=None) -> int:
             from deploy.seed import seed
 
             seed(env, gateway_url, var_dir())
+        elif args.command == "sample":
+            print(sample_search(gateway_url))
     except PlatformError as exc:
         logger.error("%s", exc)
         return 1

@@ -3,7 +3,19 @@
 # pid files and health waits. Sourced by deploy/stack, which sets STACK_DIR.
 
 COL_REPO_DIR=$(cd "$STACK_DIR/.." && pwd)
-COL_VAR_DIR=${COL_VAR_DIR:-$COL_REPO_DIR/var}
+# The servers run as their own system users when root starts them, and those
+# users must be able to enter COL_VAR_DIR. A checkout under a private home
+# such as /root is closed to them, so root then keeps server data in
+# /var/lib, in a directory named after the checkout's path.
+default_var_dir() {
+    if [[ $EUID -eq 0 ]] && ! setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        test -x "$COL_REPO_DIR" 2>/dev/null; then
+        printf '/var/lib/cities-of-learning/%s\n' "$(printf '%s' "$COL_REPO_DIR" | sha256sum | cut -c1-12)"
+    else
+        printf '%s/var\n' "$COL_REPO_DIR"
+    fi
+}
+COL_VAR_DIR=${COL_VAR_DIR:-$(default_var_dir)}
 COL_CACHE_DIR=${COL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cities-of-learning}
 # Seconds that one component may take to become healthy, or to exit on stop.
 COL_START_TIMEOUT=${COL_START_TIMEOUT:-180}

@@ -1,10 +1,10 @@
 # shellcheck shell=bash
-# FerretDB 1.x with the SQLite backend, built from the Go module proxy, as the
-# MongoDB wire protocol server.
+# FerretDB 1.x with the PostgreSQL backend (deploy/lib/postgresql.sh), built
+# from the Go module proxy, as the MongoDB wire protocol server.
 
 # v1.24.2 is the newest 1.x release on the Go module proxy. FerretDB 2.x
-# dropped the SQLite backend and needs PostgreSQL with the DocumentDB
-# extension (docs.ferretdb.io, "Migrating from FerretDB v1.x").
+# needs PostgreSQL with the DocumentDB extension, which Debian does not package
+# (docs.ferretdb.io, "Migrating from FerretDB v1.x").
 FERRETDB_VERSION=v1.24.2
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
 FERRETDB_PORT=${FERRETDB_PORT:-27017}
@@ -12,7 +12,6 @@ FERRETDB_DEBUG_ADDR=${FERRETDB_DEBUG_ADDR:--}
 
 ferretdb_paths() {
     ferretdb_dir=$COL_VAR_DIR/ferretdb
-    ferretdb_data_dir=$ferretdb_dir/data
     ferretdb_log=$COL_LOG_DIR/ferretdb.log
     ferretdb_build_log=$COL_LOG_DIR/ferretdb-build.log
     ferretdb_pid_file=$ferretdb_dir/ferretdb.pid
@@ -76,7 +75,8 @@ ferretdb_install() {
     chmod -R u+w "$source_dir"
     printf '%s\n' "$FERRETDB_VERSION" >"$source_dir/build/version/version.txt"
 
-    # The SQLite driver (modernc.org/sqlite) is pure Go, so cgo is not needed.
+    # Both backends' drivers (pgx and modernc.org/sqlite) are pure Go, so cgo
+    # is not needed.
     if ! (cd "$source_dir" && GOWORK=off CGO_ENABLED=0 "$go" build -trimpath -buildvcs=false \
         -o "$ferretdb_bin.tmp" ./cmd/ferretdb) >>"$ferretdb_build_log" 2>&1; then
         fail_component ferretdb "go build of FerretDB $FERRETDB_VERSION failed" "$ferretdb_build_log"
@@ -110,19 +110,19 @@ ferretdb_start() {
     else
         rm -f "$ferretdb_pid_file"
         require_port_free ferretdb "$FERRETDB_PORT" FERRETDB_PORT
-        # The SQLite URL is a file: URI, where a space is invalid and ?, #
-        # and % change how the path is parsed.
-        [[ $ferretdb_data_dir != *[[:space:]?#%]* ]] \
-            || die "COL_VAR_DIR must not contain spaces, ?, # or % because FerretDB takes it as a URI: $COL_VAR_DIR"
-        mkdir -p "$ferretdb_data_dir"
+        # The PostgreSQL URL names the socket directory in its query, where
+        # a space is invalid and ?, #, & and % change how it is parsed.
+        [[ $COL_VAR_DIR != *[[:space:]?#%\&]* ]] \
+            || die "COL_VAR_DIR must not contain spaces, ?, #, & or % because FerretDB takes it in a URL: $COL_VAR_DIR"
+        mkdir -p "$ferretdb_dir"
         info "starting ferretdb $FERRETDB_VERSION on 127.0.0.1:$FERRETDB_PORT (log $ferretdb_log)"
         printf '\n===== %s deploy/stack start =====\n' "$(date -Is)" >>"$ferretdb_log"
         (
             release_lock_in_subshell
             cd "$ferretdb_dir" || exit
             setsid "$ferretdb_bin" \
-                --handler=sqlite \
-                --sqlite-url="file:$ferretdb_data_dir/" \
+                --handler=postgresql \
+                --postgresql-url="$(postgresql_ferretdb_url)" \
                 --listen-addr="127.0.0.1:$FERRETDB_PORT" \
                 --state-dir="$ferretdb_dir" \
                 --debug-addr="$FERRETDB_DEBUG_ADDR" \
