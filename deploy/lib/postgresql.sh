@@ -15,7 +15,7 @@ POSTGRES_ROLE=ferret
 postgresql_paths() {
     pg_dir=$COL_VAR_DIR/postgresql
     pg_data_dir=$pg_dir/data
-    # The socket directory; its mode keeps other users out.
+    # The socket directory, mode 0700, which keeps other users out.
     pg_socket_dir=$pg_dir/run
     pg_log=$COL_LOG_DIR/postgresql.log
     # PostgreSQL refuses to run as root, so root runs it as the package's
@@ -43,7 +43,8 @@ postgresql_install() {
 }
 
 # The URL that FerretDB connects with: the role, the database and the socket
-# directory, with no password because only the socket's owner can connect.
+# directory. It has no password because only root and the server's user can
+# enter the socket directory.
 postgresql_ferretdb_url() {
     printf 'postgres://%s@/%s?host=%s\n' "$POSTGRES_ROLE" "$POSTGRES_DATABASE" "$pg_socket_dir"
 }
