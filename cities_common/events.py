@@ -28,6 +28,7 @@ OPPORTUNITY_WITHDRAWN = "opportunity_withdrawn"
 YOUTH_REGISTERED = "youth_registered"
 PROGRAM_COMPLETED = "program_completed"
 BADGE_ISSUED = "badge_issued"
+BADGE_REVOKED = "badge_revoked"
 
 _id = fields.String(required=True, validate=validate.Length(min=1, max=100))
 _slug = validate.Regexp(CITY_SLUG_PATTERN, error="must be a city slug such as 'chicago'")
@@ -115,6 +116,14 @@ class BadgeIssuedV1(Schema):
     assertion = fields.Dict(required=True)
 
 
+class BadgeRevokedV1(Schema):
+    assertion_id = _id
+    youth_id = _id
+    badge_class_id = _id
+    revoked_on = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
 CONTRACTS: dict[tuple[str, int], type[Schema]] = {
     (CITY_ONBOARDED, 1): CitySchema,
     (ORGANIZATION_PUBLISHED, 1): OrganizationPublishedV1,
@@ -124,6 +133,7 @@ CONTRACTS: dict[tuple[str, int], type[Schema]] = {
     (YOUTH_REGISTERED, 1): YouthRegisteredV1,
     (PROGRAM_COMPLETED, 1): ProgramCompletedV1,
     (BADGE_ISSUED, 1): BadgeIssuedV1,
+    (BADGE_REVOKED, 1): BadgeRevokedV1,
 }
 
 CURRENT_VERSION = {event_type: 1 for event_type, _ in CONTRACTS}

@@ -1,0 +1,22 @@
+"""Opportunity and site search, from the search service."""
+
+from gateway.entrypoints import http
+from gateway.schemas import query_parameters
+
+
+class SearchRoutes:
+    """Routes under ``/v1/cities/<city>`` served by the search service."""
+
+    @http("GET", "/v1/cities/<string:city>/opportunities")
+    def search_opportunities(self, request, city):
+        """Search by text, interest, age, cost, format and distance from lat/lon."""
+        return self.search_rpc.search_opportunities(query_parameters(request.args))
+
+    @http("GET", "/v1/cities/<string:city>/sites")
+    def search_sites(self, request, city):
+        """Provider sites (libraries, recreation centres) near a point or by name."""
+        return self.search_rpc.search_sites(query_parameters(request.args))
+
+    @http("GET", "/v1/cities/<string:city>/index")
+    def index_counts(self, request, city):
+        return self.search_rpc.index_counts()
