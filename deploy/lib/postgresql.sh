@@ -11,6 +11,14 @@
 
 POSTGRES_DATABASE=ferretdb
 POSTGRES_ROLE=ferret
+# FerretDB holds one pooled PostgreSQL connection per running query and per
+# open cursor, and its default pool of 50 connections can run dry when
+# several platform instances share one server (the tests start their own
+# beside deploy/up's). Every request then waits for a connection that never
+# comes free, and FerretDB stops answering even ping. A larger pool, with
+# room in max_connections for it, keeps that from happening at this scale.
+FERRETDB_POOL_MAX_CONNS=400
+POSTGRES_MAX_CONNECTIONS=450
 
 postgresql_paths() {
     pg_dir=$COL_VAR_DIR/postgresql
@@ -46,7 +54,8 @@ postgresql_install() {
 # directory. It has no password because only root and the server's user can
 # enter the socket directory.
 postgresql_ferretdb_url() {
-    printf 'postgres://%s@/%s?host=%s\n' "$POSTGRES_ROLE" "$POSTGRES_DATABASE" "$pg_socket_dir"
+    printf 'postgres://%s@/%s?host=%s&pool_max_conns=%s\n' "$POSTGRES_ROLE" "$POSTGRES_DATABASE" \
+        "$pg_socket_dir" "$FERRETDB_POOL_MAX_CONNS"
 }
 
 # Print the server's pid, the first line of the postmaster.pid file that the
@@ -95,7 +104,7 @@ postgresql_start() {
             cd "$pg_dir" || exit
             run_as "$pg_user" "$pg_bin/pg_ctl" start --pgdata="$pg_data_dir" --log="$pg_log" \
                 --wait --timeout="$COL_START_TIMEOUT" --silent \
-                -o "-c listen_addresses='' -c unix_socket_directories='$pg_socket_dir' -c fsync=on" \
+                -o "-c listen_addresses='' -c unix_socket_directories='$pg_socket_dir' -c max_connections=$POSTGRES_MAX_CONNECTIONS" \
                 </dev/null >>"$pg_log" 2>&1
         ); then
             fail_component postgresql "pg_ctl start failed" "$pg_log"
