@@ -15,7 +15,14 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         values = context.current()
-        record.city = values.get("city", "-")
-        record.request_id = values.get("request_id", "-")
-        record.event_id = values.get("event_id", "-")
+        # A value passed with ``extra=`` wins, for code that runs outside a
+        # worker but knows the ids, such as the gateway's error responses.
+        for name in ("city", "request_id", "event_id"):
+            if getattr(record, name, None) in (None, "-"):
+                setattr(record, name, values.get(name, "-"))
+        # nameko logs an entrypoint's expected exceptions (the client errors)
+        # as a warning with the traceback; the one-line message is enough.
+        if record.name == "nameko.containers" and str(record.msg).startswith("(expected)"):
+            record.exc_info = None
+            record.exc_text = None
         return True

@@ -8,6 +8,7 @@ published, so a search right after ``deploy/up`` finds everything.
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -54,7 +55,12 @@ def import_result(amqp_uri: str, result) -> dict:
                 rejected.append({"source": result.source, "source_id": item["source_id"],
                                  "reason_code": "invalid_document",
                                  "reason": json.dumps(item["errors"])})
+    # Only published opportunities are searchable. Sources mark the others
+    # (awaiting approval, withdrawn, no location) with another status.
+    by_status = Counter(document["status"] for document in result.documents
+                        if document.get("status"))
     return {**result.summary(), **counts, "rejected": len(rejected),
+            "documents_by_status": dict(sorted(by_status.items())),
             "rejected_rows": rejected,
             "warnings_rows": [asdict(item) for item in result.warnings]}
 
@@ -96,6 +102,9 @@ def seed(env: dict, gateway_url: str, var_dir: Path) -> dict:
             report["rows_read"], report["created"], report["updated"],
             report["unchanged"], report["merged_rows"], report["rejected"],
         )
+        if report["documents_by_status"]:
+            logger.info("%-38s %-14s by status: %s", "", "", ", ".join(
+                f"{status} {count}" for status, count in report["documents_by_status"].items()))
     indexed = wait_indexed(gateway_url, amqp_uri, cities)
     report = {"sources": sources, "indexed": indexed}
     path = var_dir / "import-report.json"

@@ -12,14 +12,31 @@ from functools import partial
 
 from eventlet.event import Event
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.wrappers import Response
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
 
 from cities_common.context import CITY_KEY, REQUEST_ID_KEY
-from gateway.errors import problem_response
+from gateway.errors import TABLE, BadRequest, problem_response
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def check_path_values(values: dict) -> None:
+    """Reject path values with control characters or of absurd length.
+
+    Such a value can never name a record, and PostgreSQL, under FerretDB,
+    rejects NUL in a query outright.
+    """
+    for name, value in values.items():
+        if not isinstance(value, str):
+            continue
+        if len(value) > MAX_PATH_VALUE_LENGTH:
+            raise BadRequest({name: [f"must be at most {MAX_PATH_VALUE_LENGTH} characters"]})
+        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise BadRequest({name: ["contains a control character"]})
 
 
 def request_id_from(request) -> str:
@@ -30,8 +47,50 @@ def request_id_from(request) -> str:
     return uuid.uuid4().hex
 
 
+# Path values longer than this are rejected before any service is called; ids
+# and city slugs are at most 100 characters.
+MAX_PATH_VALUE_LENGTH = 200
+
+# Errors that a client causes. nameko logs these as one warning line instead of
+# an error with a traceback.
+CLIENT_ERRORS = tuple(error for error, (status, _, _) in TABLE.items() if status < 500)
+
+
+class ProblemWsgiApp(WsgiApp):
+    """The WSGI app of nameko's web server, answering routing errors as problem+json."""
+
+    def __call__(self, environ, start_response):
+        # eventlet's server decodes chunked request bodies but does not tell
+        # werkzeug, which then reads such a body as empty.
+        if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+            environ["wsgi.input_terminated"] = True
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+        except HTTPException as exc:
+            response = problem_response(exc, request_id_from(request))
+            if exc.code == 405 and getattr(exc, "valid_methods", None):
+                response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+            return response(environ, start_response)
+        request.path_values = values
+        return provider.handle_request(request)(environ, start_response)
+
+
+class ProblemWebServer(WebServer):
+    """nameko's shared web server with ``ProblemWsgiApp`` as its application."""
+
+    def get_wsgi_app(self):
+        return ProblemWsgiApp(self)
+
+
 class CityHttpEntrypoint(HttpRequestHandler):
     """``http`` entrypoint whose workers carry the path's city and a request id."""
+
+    server = ProblemWebServer()
+
+    def __init__(self, method, url, expected_exceptions=CLIENT_ERRORS, **kwargs):
+        super().__init__(method, url, expected_exceptions=expected_exceptions, **kwargs)
 
     def handle_request(self, request):
         request.shallow = False
@@ -40,6 +99,7 @@ class CityHttpEntrypoint(HttpRequestHandler):
         if "city" in request.path_values:
             context_data[CITY_KEY] = request.path_values["city"]
         try:
+            check_path_values(request.path_values)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             event = Event()
