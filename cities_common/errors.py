@@ -6,6 +6,8 @@ receives an instance of the same class with the same arguments instead of a
 HTTP statuses in one table.
 """
 
+import json
+
 from nameko.exceptions import deserialize_to_instance
 
 
@@ -39,3 +41,40 @@ class UnknownCity(PlatformError):
 @deserialize_to_instance
 class Conflict(PlatformError):
     """The request cannot be applied to the record in its current state."""
+
+
+@deserialize_to_instance
+class Rejected(Conflict):
+    """A valid request that a rule forbids; ``reason`` is a stable code for clients.
+
+    ``details`` holds the facts behind the rule, such as the missing badge ids. The
+    gateway answers 409 with ``reason`` and ``details`` in the problem body.
+    ``details`` travels as JSON text, because nameko turns numbers in exception
+    arguments into strings.
+    """
+
+    def __init__(self, reason: str, message: str, details: dict | str | None = None):
+        if isinstance(details, str):
+            details = json.loads(details)
+        super().__init__(reason, message, json.dumps(details or {}))
+        self.reason = reason
+        self.message = message
+        self.details = details or {}
+
+    def __str__(self):
+        return f"{self.reason}: {self.message}"
+
+
+@deserialize_to_instance
+class StoreUnavailable(PlatformError):
+    """A server the service depends on (Elasticsearch, MongoDB) did not answer."""
+
+
+@deserialize_to_instance
+class CityArchived(PlatformError):
+    """The city was archived: its requests and events are no longer accepted."""
+
+
+@deserialize_to_instance
+class Forbidden(PlatformError):
+    """The acting account may not perform this action on this record."""

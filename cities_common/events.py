@@ -21,11 +21,16 @@ from cities_common.context import CITY_SLUG_PATTERN
 from cities_common.errors import InvalidInput
 
 CITY_ONBOARDED = "city_onboarded"
+CITY_ARCHIVED = "city_archived"
 ORGANIZATION_PUBLISHED = "organization_published"
 OPPORTUNITY_PUBLISHED = "opportunity_published"
 OPPORTUNITY_UPDATED = "opportunity_updated"
 OPPORTUNITY_WITHDRAWN = "opportunity_withdrawn"
 YOUTH_REGISTERED = "youth_registered"
+REGISTRATION_CANCELLED = "registration_cancelled"
+WAITLIST_PROMOTED = "waitlist_promoted"
+GUARDIAN_CONSENT_REQUESTED = "guardian_consent_requested"
+YOUTH_ERASED = "youth_erased"
 PROGRAM_COMPLETED = "program_completed"
 BADGE_ISSUED = "badge_issued"
 BADGE_REVOKED = "badge_revoked"
@@ -62,6 +67,19 @@ class CitySchema(Schema):
     branding = fields.Dict(load_default=dict)
 
 
+class CityArchivedV1(Schema):
+    """Payload of ``city_archived``: the city stopped taking requests and events.
+
+    ``counts`` gives the number of records of each kind in the city's catalog, which
+    its export contains. The catalog keeps them, read-only.
+    """
+
+    slug = fields.String(required=True, validate=_slug)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    archived_at = fields.String(required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=dict)
+
+
 class OrganizationPublishedV1(Schema):
     organization = fields.Dict(required=True)
 
@@ -88,11 +106,76 @@ class OpportunityChangedV1(Schema):
 
 
 class YouthRegisteredV1(Schema):
+    """Payload of ``youth_registered``.
+
+    ``contact_email`` (the youth's or a guardian's) and ``preferred_language`` are
+    optional: notifications e-mails the confirmation and later badges only when
+    the address is given, and never passes either field to partners.
+    """
+
     registration_id = _id
     youth_id = _id
     opportunity_id = _id
     status = fields.String(required=True,
                            validate=validate.OneOf(["confirmed", "waitlisted"]))
+    contact_email = fields.Email(load_default=None, allow_none=True)
+    preferred_language = fields.String(load_default=None, allow_none=True,
+                                       validate=validate.OneOf(["en", "es"]))
+
+
+class RegistrationCancelledV1(Schema):
+    """A confirmed or waitlisted registration was cancelled.
+
+    ``reason`` is ``youth_request``, ``staff``, ``consent_withdrawn`` (a guardian
+    withdrew consent) or ``erasure`` (the youth's data is being erased).
+    """
+
+    registration_id = _id
+    youth_id = _id
+    opportunity_id = _id
+    previous_status = fields.String(required=True,
+                                    validate=validate.OneOf(["confirmed", "waitlisted"]))
+    reason = fields.String(required=True, validate=validate.OneOf(
+        ["youth_request", "staff", "consent_withdrawn", "erasure"]))
+    cancelled_at = fields.String(required=True)
+
+
+class WaitlistPromotedV1(Schema):
+    """A waitlisted registration took a freed seat; ``sequence`` is its arrival order."""
+
+    registration_id = _id
+    youth_id = _id
+    opportunity_id = _id
+    sequence = fields.Integer(required=True, validate=validate.Range(min=1))
+    promoted_at = fields.String(required=True)
+
+
+class GuardianConsentRequestedV1(Schema):
+    """Ask a guardian to consent for a youth under 13, by e-mail to the given address.
+
+    It carries personal data (the guardian's name and e-mail address and the
+    youth's display name) because the consumer writes the e-mail; never log it.
+    ``consent_url`` holds a single-use token valid until ``expires_at``.
+    """
+
+    consent_request_id = _id
+    youth_id = _id
+    youth_display_name = fields.String(required=True,
+                                       validate=validate.Length(min=1, max=60))
+    guardian_id = _id
+    guardian_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    guardian_email = fields.Email(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(["en", "es"]))
+    consent_url = fields.Url(required=True, require_tld=False)
+    expires_at = fields.String(required=True)
+
+
+class YouthErasedV1(Schema):
+    """A youth asked for erasure; every service must erase what it holds about them."""
+
+    erasure_id = _id
+    youth_id = _id
+    requested_at = fields.String(required=True)
 
 
 class ProgramCompletedV1(Schema):
@@ -126,11 +209,16 @@ class BadgeRevokedV1(Schema):
 
 CONTRACTS: dict[tuple[str, int], type[Schema]] = {
     (CITY_ONBOARDED, 1): CitySchema,
+    (CITY_ARCHIVED, 1): CityArchivedV1,
     (ORGANIZATION_PUBLISHED, 1): OrganizationPublishedV1,
     (OPPORTUNITY_PUBLISHED, 1): OpportunityChangedV1,
     (OPPORTUNITY_UPDATED, 1): OpportunityChangedV1,
     (OPPORTUNITY_WITHDRAWN, 1): OpportunityChangedV1,
     (YOUTH_REGISTERED, 1): YouthRegisteredV1,
+    (REGISTRATION_CANCELLED, 1): RegistrationCancelledV1,
+    (WAITLIST_PROMOTED, 1): WaitlistPromotedV1,
+    (GUARDIAN_CONSENT_REQUESTED, 1): GuardianConsentRequestedV1,
+    (YOUTH_ERASED, 1): YouthErasedV1,
     (PROGRAM_COMPLETED, 1): ProgramCompletedV1,
     (BADGE_ISSUED, 1): BadgeIssuedV1,
     (BADGE_REVOKED, 1): BadgeRevokedV1,

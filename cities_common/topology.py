@@ -46,6 +46,13 @@ ROUTES = [
     Route("registration", events.PROGRAM_COMPLETED, "badges",
           "handle_program_completed"),
     Route("badges", events.BADGE_ISSUED, "notifications", "handle_badge_issued"),
+    Route("badges", events.BADGE_REVOKED, "notifications", "handle_badge_revoked"),
+    Route("catalog", events.OPPORTUNITY_PUBLISHED, "notifications",
+          "handle_opportunity_published"),
+    Route("registration", events.YOUTH_REGISTERED, "notifications",
+          "handle_youth_registered"),
+    Route("registration", events.REGISTRATION_CANCELLED, "notifications",
+          "handle_registration_cancelled"),
 ]
 
 

@@ -11,7 +11,10 @@ from nameko.exceptions import RemoteError, UnknownService
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from cities_common.errors import Conflict, InvalidInput, NotFound, UnknownCity
+from cities_common.errors import (
+    CityArchived, Conflict, Forbidden, InvalidInput, NotFound, Rejected,
+    StoreUnavailable, UnknownCity,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ class BadRequest(Exception):
 
 
 RETRY_AFTER_SECONDS = 5
+# Members every problem body has; extension members may not replace them.
+PROBLEM_MEMBERS = {"type", "title", "status", "detail", "request_id", "reason"}
 
 # exception class: (status, problem type slug, title)
 TABLE = {
@@ -41,8 +46,11 @@ TABLE = {
     BadRequest: (400, "invalid-input", "Invalid input"),
     UnknownCity: (404, "unknown-city", "Unknown city"),
     NotFound: (404, "not-found", "Not found"),
+    Forbidden: (403, "forbidden", "Forbidden"),
+    CityArchived: (410, "city-archived", "City archived"),
     Conflict: (409, "conflict", "Conflict"),
     ServiceUnavailable: (503, "service-unavailable", "Service unavailable"),
+    StoreUnavailable: (503, "service-unavailable", "Service unavailable"),
 }
 
 
@@ -64,6 +72,12 @@ def problem_response(exc: Exception, request_id=None) -> Response:
     if isinstance(exc, HTTPException):
         return problem(exc.code or 500, "http-error", exc.name, exc.description or "",
                        request_id)
+    if isinstance(exc, Rejected):
+        # The reason code and its facts become problem extension members.
+        details = {key: value for key, value in exc.details.items()
+                   if key not in PROBLEM_MEMBERS}
+        return problem(409, "rejected", "Rejected", exc.message, request_id,
+                       reason=exc.reason, **details)
     for exc_type, (status, slug, title) in TABLE.items():
         if isinstance(exc, exc_type):
             if isinstance(exc, (InvalidInput, BadRequest)):
@@ -76,9 +90,11 @@ def problem_response(exc: Exception, request_id=None) -> Response:
             return problem(status, slug, title, str(exc.args[0]) if exc.args else title,
                            request_id)
     if isinstance(exc, RemoteError):
-        logger.error("unexpected remote error %s: %s", exc.exc_type, exc.value)
+        logger.error("unexpected remote error %s: %s", exc.exc_type, exc.value,
+                     extra={"request_id": request_id})
     else:
-        logger.error("unexpected error in the gateway", exc_info=exc)
+        logger.error("unexpected error in the gateway", exc_info=exc,
+                     extra={"request_id": request_id})
     return problem(500, "internal-error", "Internal error",
                    "the request failed unexpectedly; quote the request id when "
                    "reporting it", request_id)

@@ -9,8 +9,23 @@ class SearchRoutes:
 
     @http("GET", "/v1/cities/<string:city>/opportunities")
     def search_opportunities(self, request, city):
-        """Search by text, interest, age, cost, format and distance from lat/lon."""
+        """Search by text, interest, skill, age, dates, cost, format, language,
+        accessibility and distance from lat/lon.
+
+        The response contains facet counts and a cursor for the next page.
+        """
         return self.search_rpc.search_opportunities(query_parameters(request.args))
+
+    @http("GET", "/v1/cities/<string:city>/opportunities/<string:opportunity_id>/related")
+    def related_opportunities(self, request, city, opportunity_id):
+        """Opportunities that share interests or text with one, nearer ones first."""
+        return self.search_rpc.related_opportunities(opportunity_id,
+                                                     query_parameters(request.args))
+
+    @http("GET", "/v1/cities/<string:city>/autocomplete")
+    def autocomplete(self, request, city):
+        """Titles and interests that start with ``prefix``, for a search box."""
+        return self.search_rpc.autocomplete(query_parameters(request.args))
 
     @http("GET", "/v1/cities/<string:city>/sites")
     def search_sites(self, request, city):

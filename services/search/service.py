@@ -1,23 +1,26 @@
 """The search service: keeps each city's index in step with the catalog, and queries it."""
 
 import logging
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
 
 from cities_common import events
 from cities_common.context import RequestContext
-from cities_common.errors import InvalidInput, UnknownCity
+from cities_common.errors import InvalidInput
 from cities_common.handlers import EventInbox, consumes, durable_event_handler
 from cities_common.metrics import Metrics
+from cities_common.rpc import rpc
 from cities_common.storage import ElasticsearchClient
 from cities_common.tenancy import Tenancy
-from services.search.schemas import SearchRequestSchema, SiteSearchRequestSchema
+from services.search.schemas import (
+    AutocompleteRequestSchema, RelatedRequestSchema, SearchRequestSchema,
+    SiteSearchRequestSchema,
+)
 from services.search.storage import SearchStore
 
 logger = logging.getLogger(__name__)
-
-EXPECTED = (InvalidInput, UnknownCity)
 
 
 class SearchService:
@@ -63,21 +66,41 @@ class SearchService:
         organization = event["data"]["organization"]
         self.index.index_site({**organization, "city": event["city"]})
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def search_opportunities(self, query):
-        """Search the context city's published opportunities; see SearchRequestSchema."""
+        """Search the context city's published opportunities; see SearchRequestSchema.
+
+        Raises ``InvalidInput`` naming the parameter, and ``StoreUnavailable`` when
+        Elasticsearch is unreachable.
+        """
         city = self.tenant.city
         request = self._load(SearchRequestSchema, query)
-        return self.index.search(city, request)
+        today = self._today(city) if request["registration_open"] else date.today()
+        return self.index.search(city, request, today)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
+    def related_opportunities(self, opportunity_id, query=None):
+        """Return published opportunities that share interests or text with one, nearest
+        first among equals; raises ``NotFound`` when it is not published in the city."""
+        city = self.tenant.city
+        request = self._load(RelatedRequestSchema, query)
+        return self.index.related(city, str(opportunity_id), request["page_size"])
+
+    @rpc
+    def autocomplete(self, query):
+        """Suggest the context city's opportunity titles and interests for a prefix."""
+        city = self.tenant.city
+        request = self._load(AutocompleteRequestSchema, query)
+        return self.index.autocomplete(city, request["prefix"], request["size"])
+
+    @rpc
     def search_sites(self, query):
         """Search the context city's provider sites by text and distance."""
         city = self.tenant.city
         request = self._load(SiteSearchRequestSchema, query)
         return self.index.search_sites(city, request)
 
-    @rpc(expected_exceptions=EXPECTED)
+    @rpc
     def index_counts(self):
         """Return how many published opportunities and sites the city's index holds."""
         return self.index.count(self.tenant.city)
@@ -89,9 +112,18 @@ class SearchService:
             raise InvalidInput({"data": {"opportunity": {"city": ["differs from the "
                                                                   "event's city"]}}})
         self.index.ensure_city(city)
-        if not self.index.index_opportunity(opportunity):
-            logger.info("ignored %s of %s version %s: a newer version is indexed",
-                        event["event_type"], opportunity["id"], opportunity["version"])
+        if self.index.index_opportunity(opportunity):
+            logger.info("indexed %s of %s at version %s", event["event_type"],
+                        opportunity["id"], opportunity["version"])
+        else:
+            logger.info("ignored %s of %s version %s: that or a newer version is "
+                        "indexed", event["event_type"], opportunity["id"],
+                        opportunity["version"])
+
+    def _today(self, city: str) -> date:
+        """Return today's date in the city's time zone."""
+        record = self.tenant.registry.get(city) or {}
+        return datetime.now(ZoneInfo(record.get("time_zone") or "UTC")).date()
 
     @staticmethod
     def _load(schema, query):

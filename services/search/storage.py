@@ -1,61 +1,188 @@
-"""The search service's Elasticsearch store: one index per city behind an alias."""
+"""The search service's Elasticsearch store: writes and queries of the per-city indexes."""
 
+import functools
 import logging
+import time
+from datetime import date
 
-from elasticsearch import ConflictError, NotFoundError
+import elastic_transport
+from elasticsearch import ApiError, BadRequestError, ConflictError, NotFoundError
 
-from services.search.documents import opportunity_document, with_distance
-from services.search.mappings import INDEX_SETTINGS, OPPORTUNITY_MAPPING, SITE_MAPPING
-from services.search.schemas import DEFAULT_RADIUS_KM, decode_cursor, encode_cursor
+from cities_common.errors import InvalidInput, NotFound, StoreUnavailable
+from services.search import queries
+from services.search.documents import (
+    interests_matching, opportunity_document, with_distance,
+)
+from services.search.indexes import CityIndexes
+from services.search.schemas import DEFAULT_RADIUS_KM, encode_cursor
 
 logger = logging.getLogger(__name__)
+
+# Queries fail fast, so the gateway returns 503 well within its own 10 s deadline.
+QUERY_TIMEOUT_SECONDS = 4
+# Statuses with which Elasticsearch reports that it is overloaded or not ready.
+UNAVAILABLE_STATUSES = {429, 502, 503, 504}
+
+
+# During an outage every query fails, so the warning is logged at most this often.
+OUTAGE_WARNING_SECONDS = 10.0
+
+
+class OutageLog:
+    """Log Elasticsearch failures once per interval, with the count of those skipped."""
+
+    def __init__(self, interval: float = OUTAGE_WARNING_SECONDS):
+        self.interval = interval
+        self.logged_at = -interval
+        self.skipped = 0
+
+    def warning(self, message: str, *args) -> None:
+        now = time.monotonic()
+        if now - self.logged_at < self.interval:
+            self.skipped += 1
+            return
+        logger.warning(message + " (%s similar failures not logged)", *args, self.skipped)
+        self.logged_at = now
+        self.skipped = 0
+
+
+outage_log = OutageLog()
+
+
+def translate_errors(method):
+    """Raise ``StoreUnavailable`` when Elasticsearch is unreachable or overloaded."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (elastic_transport.ConnectionError,
+                elastic_transport.ConnectionTimeout) as exc:
+            outage_log.warning("Elasticsearch is unreachable: %s", exc)
+            raise StoreUnavailable("the search index is unreachable; retry later") \
+                from exc
+        except ApiError as exc:
+            if exc.status_code not in UNAVAILABLE_STATUSES:
+                raise
+            outage_log.warning("Elasticsearch rejected a request with %s: %s",
+                               exc.status_code, exc)
+            raise StoreUnavailable("the search index is overloaded or starting; "
+                                   "retry later") from exc
+
+    return wrapper
 
 
 class SearchStore:
     """Index and query a city's opportunities and provider sites.
 
     Writes use the catalog's version as an external version, so Elasticsearch
-    itself rejects a replayed or out-of-order event that carries an older version.
-    A withdrawn opportunity stays indexed as a tombstone with ``status: withdrawn``,
-    which keeps its version and so blocks an older ``published`` event from bringing
-    it back; queries only return ``status: published``.
+    itself rejects a replayed or out-of-order change that carries an older or
+    equal version. A withdrawn opportunity stays indexed as a tombstone (see
+    ``opportunity_document``), which keeps its version and so blocks an older
+    ``published`` event from bringing it back.
     """
 
     def __init__(self, client, prefix: str):
         self.client = client
-        self.prefix = prefix
-        self._ready: set[str] = set()
+        self.reader = client.options(request_timeout=QUERY_TIMEOUT_SECONDS,
+                                     max_retries=1, retry_on_timeout=False)
+        self.indexes = CityIndexes(client, prefix)
 
     def alias(self, kind: str, city: str) -> str:
-        return f"{self.prefix}{kind}-{city}"
+        return self.indexes.alias(kind, city)
 
     def ensure_city(self, city: str) -> None:
-        """Create the city's indexes and aliases unless they exist; idempotent."""
-        if city in self._ready:
-            return
-        for kind, mapping in (("opportunities", OPPORTUNITY_MAPPING),
-                              ("sites", SITE_MAPPING)):
-            alias = self.alias(kind, city)
-            if self.client.indices.exists_alias(name=alias):
-                continue
-            index = f"{alias}-v1"
-            if not self.client.indices.exists(index=index):
-                self.client.indices.create(index=index, settings=INDEX_SETTINGS,
-                                           mappings=mapping,
-                                           aliases={alias: {"is_write_index": True}})
-                logger.info("created index %s", index)
-        self._ready.add(city)
+        self.indexes.ensure_city(city)
+
+    # Writes
 
     def index_opportunity(self, opportunity: dict) -> bool:
-        """Index an opportunity at its version; return False when a newer one is there."""
-        alias = self.alias("opportunities", opportunity["city"])
-        try:
-            self.client.index(index=alias, id=opportunity["id"],
-                              document=opportunity_document(opportunity),
-                              version=opportunity["version"], version_type="external")
-        except ConflictError:
-            return False
-        return True
+        """Index an opportunity at its version; return False when that version or a
+        newer one is indexed already."""
+        city = opportunity["city"]
+        live = self.indexes.alias("opportunities", city)
+        document = opportunity_document(opportunity)
+        written = True
+        for target in self.indexes.write_targets(city):
+            try:
+                self._write(target, document)
+            except ConflictError:
+                written = written and target != live
+            except NotFoundError:
+                if target != live:
+                    continue  # a rebuild removed its staging alias meanwhile
+                # The live index was deleted: create an empty one and write again.
+                logger.warning("alias %s is missing; creating it again", target)
+                self.indexes.ensure_city(city, force=True)
+                try:
+                    self._write(target, document)
+                except ConflictError:
+                    written = False
+        return written
+
+    def _write(self, alias: str, document: dict) -> None:
+        # require_alias stops Elasticsearch from creating an index named after a
+        # missing alias.
+        self.client.index(index=alias, id=document["id"], document=document,
+                          version=document["version"], version_type="external",
+                          require_alias=True)
+
+    def bulk_index(self, target: str, opportunities: list[dict],
+                   require_alias: bool = True, missing_ok: bool = False) -> dict:
+        """Write opportunities at their versions into ``target`` in one bulk request.
+
+        Returns counts of ``indexed`` and ``stale`` documents (those whose version,
+        or a newer one, is indexed already), and of ``missing`` ones when
+        ``missing_ok`` accepts that the target alias no longer exists. Raises
+        ``RuntimeError`` on any other failure.
+        """
+        operations = []
+        for opportunity in opportunities:
+            document = opportunity_document(opportunity)
+            operations.append({"index": {"_index": target, "_id": document["id"],
+                                         "version": document["version"],
+                                         "version_type": "external"}})
+            operations.append(document)
+        counts = {"indexed": 0, "stale": 0, "missing": 0}
+        if not operations:
+            return counts
+        response = self.client.bulk(operations=operations, require_alias=require_alias)
+        for item in response["items"]:
+            status = item["index"]["status"]
+            if status in (200, 201):
+                counts["indexed"] += 1
+            elif status == 409:
+                counts["stale"] += 1
+            elif status == 404 and missing_ok:
+                counts["missing"] += 1
+            else:
+                raise RuntimeError(f"indexing {item['index']['_id']} into {target} "
+                                   f"failed: {item['index'].get('error')}")
+        return counts
+
+    def delete_opportunity(self, city: str, opportunity_id: str) -> None:
+        """Delete a document from every write target; missing ones are ignored."""
+        for target in self.indexes.write_targets(city):
+            try:
+                self.client.delete(index=target, id=opportunity_id)
+            except NotFoundError:
+                pass
+
+    def indexed_ids(self, city: str, page_size: int = 5000):
+        """Yield (id, version) of every document behind the live alias, in id order."""
+        after = None
+        while True:
+            body = {"size": page_size, "sort": [{"id": "asc"}], "_source": ["version"],
+                    "query": {"match_all": {}}}
+            if after:
+                body["search_after"] = after
+            hits = self.client.search(index=self.alias("opportunities", city),
+                                      **body)["hits"]["hits"]
+            for hit in hits:
+                yield hit["_id"], hit["_source"]["version"]
+            if len(hits) < page_size:
+                return
+            after = hits[-1]["sort"]
 
     def index_site(self, organization: dict) -> int:
         """Index each location of an organisation as a site; return how many."""
@@ -80,41 +207,35 @@ class SearchStore:
                 "version": organization["version"],
             })
         if operations:
-            response = self.client.bulk(operations=operations)
-            stale = [item for item in response["items"]
-                     if item["index"].get("status") not in (200, 201, 409)]
-            if stale:
-                raise RuntimeError(f"indexing sites failed: {stale[0]['index']}")
+            response = self.client.bulk(operations=operations, require_alias=True)
+            failed = [item for item in response["items"]
+                      if item["index"].get("status") not in (200, 201, 409)]
+            if failed:
+                raise RuntimeError(f"indexing sites failed: {failed[0]['index']}")
         return len(operations) // 2
 
+    # Queries
+
+    @translate_errors
     def count(self, city: str) -> dict:
         """Return how many published opportunities and sites the city's indexes hold."""
         counts = {}
         for kind in ("opportunities", "sites"):
-            query = {"term": {"status": "published"}} if kind == "opportunities" else None
+            query = queries.PUBLISHED if kind == "opportunities" else None
             try:
-                counts[kind] = self.client.count(index=self.alias(kind, city),
+                counts[kind] = self.reader.count(index=self.alias(kind, city),
                                                  query=query)["count"]
             except NotFoundError:
                 counts[kind] = 0
         return counts
 
-    def search(self, city: str, request: dict) -> dict:
+    @translate_errors
+    def search(self, city: str, request: dict, today: date) -> dict:
         """Run a validated ``SearchRequestSchema`` query for the city."""
-        lat, lon = request.get("lat"), request.get("lon")
-        body = {
-            "query": self._query(request),
-            "sort": self._sort(request),
-            "size": request["page_size"],
-            "track_total_hits": True,
-            "highlight": {"fields": {"title": {}, "description": {"fragment_size": 160}},
-                          "pre_tags": ["<em>"], "post_tags": ["</em>"]},
-            "_source": ["document"],
-        }
-        if request.get("cursor"):
-            body["search_after"] = decode_cursor(request["cursor"])
-        response = self.client.search(index=self.alias("opportunities", city), **body)
+        body = queries.search_body(request, today)
+        response = self._search(city, body, has_cursor=bool(request.get("cursor")))
         hits = response["hits"]["hits"]
+        lat, lon = request.get("lat"), request.get("lon")
         results = []
         for hit in hits:
             document = hit["_source"]["document"]
@@ -123,13 +244,83 @@ class SearchStore:
             result["highlights"] = hit.get("highlight", {})
             results.append(result)
         page_full = len(hits) == request["page_size"]
+        next_cursor = None
+        if hits and page_full:
+            next_cursor = encode_cursor(request["sort"], hits[-1]["sort"])
         return {
             "total": response["hits"]["total"]["value"],
+            "sort": request["sort"],
             "results": results,
-            "next_cursor": encode_cursor(hits[-1]["sort"]) if hits and page_full else None,
+            "facets": queries.facet_counts(response.get("aggregations", {})),
+            "next_cursor": next_cursor,
         }
 
+    def _search(self, city: str, body: dict, has_cursor: bool) -> dict:
+        alias = self.alias("opportunities", city)
+        try:
+            return self.reader.search(index=alias, **body)
+        except BadRequestError as exc:
+            if has_cursor:
+                # The cursor's values do not fit the sort's field types.
+                raise InvalidInput({"cursor": ["is not a cursor returned by a "
+                                               "previous page of this search"]},
+                                   "invalid search") from exc
+            raise
+        except NotFoundError as exc:
+            raise StoreUnavailable(f"the search index of {city} is missing; an "
+                                   "operator must run the search resync") from exc
+
+    @translate_errors
+    def related(self, city: str, opportunity_id: str, size: int) -> dict:
+        """Return opportunities related to one published opportunity of the city."""
+        alias = self.alias("opportunities", city)
+        try:
+            source = self.reader.get(index=alias, id=opportunity_id)
+        except NotFoundError as exc:
+            raise NotFound(f"opportunity {opportunity_id!r} not found in {city}") \
+                from exc
+        if source["_source"].get("status") != "published":
+            raise NotFound(f"opportunity {opportunity_id!r} in {city} is not published")
+        document = source["_source"]["document"]
+        body = queries.related_body({**source["_source"], "id": opportunity_id},
+                                    source["_index"], size)
+        hits = self.reader.search(index=alias, **body)["hits"]["hits"]
+        origin = (document.get("locations") or [None])[0]
+        results = []
+        for hit in hits:
+            result = dict(hit["_source"]["document"])
+            if origin is None:
+                result["distance"] = None
+            else:
+                with_distance(result, result.get("locations") or [], origin["lat"],
+                              origin["lon"])
+            results.append(result)
+        return {"opportunity_id": opportunity_id, "results": results}
+
+    @translate_errors
+    def autocomplete(self, city: str, prefix: str, size: int) -> dict:
+        """Suggest titles and interests that start with ``prefix`` (or a word of them)."""
+        response = self.reader.search(index=self.alias("opportunities", city),
+                                      **queries.autocomplete_body(prefix, size))
+        suggest = response.get("suggest", {})
+        titles, seen_titles = [], set()
+        for option in _options(suggest, "titles"):
+            title = option["_source"]["title"]
+            if title.casefold() in seen_titles:
+                continue
+            seen_titles.add(title.casefold())
+            titles.append({"title": title, "id": option["_source"]["id"]})
+        interests = []
+        for option in _options(suggest, "interests"):
+            for slug in interests_matching(option["text"],
+                                           option["_source"].get("interests") or []):
+                if slug not in interests:
+                    interests.append(slug)
+        return {"prefix": prefix, "titles": titles[:size], "interests": interests[:size]}
+
+    @translate_errors
     def search_sites(self, city: str, request: dict) -> dict:
+        """Search provider sites by text and distance from a point."""
         lat, lon = request.get("lat"), request.get("lon")
         filters = []
         must = [{"multi_match": {"query": request["q"],
@@ -142,53 +333,17 @@ class SearchStore:
                                              "location": {"lat": lat, "lon": lon}}})
             sort = [{"_geo_distance": {"location": {"lat": lat, "lon": lon},
                                        "order": "asc", "unit": "km"}}, {"id": "asc"}]
-        response = self.client.search(
+        response = self.reader.search(
             index=self.alias("sites", city), size=request["page_size"], sort=sort,
             query={"bool": {"must": must, "filter": filters}}, track_total_hits=True,
         )
         results = []
         for hit in response["hits"]["hits"]:
             site = hit["_source"]
-            location = site["location"]
-            results.append(with_distance(site, [location], lat, lon))
+            results.append(with_distance(site, [site["location"]], lat, lon))
         return {"total": response["hits"]["total"]["value"], "results": results}
 
-    @staticmethod
-    def _query(request: dict) -> dict:
-        filters: list[dict] = [{"term": {"status": "published"}}]
-        if request.get("interests"):
-            filters.append({"terms": {"interests": request["interests"]}})
-        if request.get("free") is not None:
-            filters.append({"term": {"free": request["free"]}})
-        if request.get("format"):
-            filters.append({"term": {"format": request["format"]}})
-        if request.get("age") is not None:
-            filters.append({"term": {"ages": request["age"]}})
-        if request.get("lat") is not None:
-            radius = request.get("radius_km") or DEFAULT_RADIUS_KM
-            near = {"geo_distance": {"distance": f"{radius}km",
-                                     "locations": {"lat": request["lat"],
-                                                   "lon": request["lon"]}}}
-            if request.get("include_online"):
-                near = {"bool": {"should": [near, {"term": {"format": "online"}}],
-                                 "minimum_should_match": 1}}
-            filters.append(near)
-        must = [{"multi_match": {
-            "query": request["q"],
-            "fields": ["title^3", "provider^2", "description", "location_names"],
-        }}] if request.get("q") else [{"match_all": {}}]
-        return {"bool": {"must": must, "filter": filters}}
 
-    @staticmethod
-    def _sort(request: dict) -> list:
-        sort = request.get("sort")
-        if sort is None:
-            sort = "distance" if request.get("lat") is not None and not request.get("q") \
-                else "relevance"
-        if sort == "distance":
-            return [{"_geo_distance": {"locations": {"lat": request["lat"],
-                                                     "lon": request["lon"]},
-                                       "order": "asc", "unit": "km"}}, {"id": "asc"}]
-        if sort == "start_date":
-            return [{"start_date": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
-        return [{"_score": "desc"}, {"id": "asc"}]
+def _options(suggest: dict, name: str) -> list[dict]:
+    entries = suggest.get(name) or []
+    return entries[0]["options"] if entries else []
