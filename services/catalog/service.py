@@ -1,36 +1,45 @@
-"""The catalog service: cities, partner organisations and their opportunities."""
+"""The catalog service: cities, partner organisations and their opportunities.
+
+Entrypoints live in one mixin per concept (``cities``, ``organizations``,
+``opportunities``); this class adds the dependencies and the import. Every
+entrypoint except onboarding, the city list and archiving works on the city in the
+worker's context data, and rejects a call whose city is missing, unknown or
+archived.
+"""
 
 import logging
 
 from marshmallow import ValidationError
 from nameko.rpc import rpc
 
-from cities_common import events as contracts
 from cities_common.context import RequestContext
 from cities_common.dispatch import EventPublisher
-from cities_common.errors import InvalidInput, NotFound, UnknownCity
+from cities_common.errors import InvalidInput
 from cities_common.metrics import Metrics
 from cities_common.storage import MongoDatabase
-from cities_common.tenancy import Tenancy
-from services.catalog.events import opportunity_event, opportunity_payload
+from services.catalog import lifecycle
+from services.catalog.access import resolve_actor
+from services.catalog.cities import CityEntrypoints
+from services.catalog.exceptions import EXPECTED
+from services.catalog.opportunities import OpportunityEntrypoints
+from services.catalog.organizations import OrganizationEntrypoints
 from services.catalog.schemas import (
-    ImportRequestSchema, OpportunitySchema, OrganizationSchema,
+    ImportedOpportunitySchema, ImportedOrganizationSchema, ImportRequestSchema,
 )
 from services.catalog.storage import UNCHANGED, CatalogStore
 
 logger = logging.getLogger(__name__)
 
-EXPECTED = (InvalidInput, NotFound, UnknownCity)
-SCHEMAS = {"opportunities": OpportunitySchema, "organizations": OrganizationSchema}
+IMPORT_SCHEMAS = {"opportunities": ImportedOpportunitySchema,
+                  "organizations": ImportedOrganizationSchema}
 
 
-class CatalogService:
+class CatalogService(CityEntrypoints, OrganizationEntrypoints, OpportunityEntrypoints):
     """Owns cities, organisations and opportunities, and announces their changes."""
 
     name = "catalog"
 
     store = MongoDatabase(CatalogStore)
-    tenant = Tenancy()
     request = RequestContext()
     metrics = Metrics()
     publish = EventPublisher()
@@ -40,90 +49,67 @@ class CatalogService:
         return {"service": self.name, "ok": True}
 
     @rpc(expected_exceptions=EXPECTED)
-    def onboard_city(self, city):
-        """Create or update a city and dispatch ``city_onboarded``; idempotent."""
-        try:
-            city = contracts.CitySchema().load(city)
-        except ValidationError as exc:
-            raise InvalidInput(exc.messages, "invalid city") from exc
-        self.store.cities.add(city)
-        self.publish(contracts.CITY_ONBOARDED, city["slug"], city)
-        logger.info("onboarded city %s", city["slug"])
-        return city
-
-    @rpc
-    def list_cities(self):
-        """Return every onboarded city, ordered by slug."""
-        return self.store.cities.list()
-
-    @rpc(expected_exceptions=EXPECTED)
-    def get_city(self, slug):
-        """Return one city; raises ``UnknownCity`` when it is not onboarded."""
-        self.store.cities.require(slug)
-        return self.store.cities.get(slug)
-
-    @rpc(expected_exceptions=EXPECTED)
-    def import_records(self, kind, records):
-        """Validate and upsert a batch of the context city's records.
+    def import_records(self, kind, records, dry_run=False):
+        """Validate and upsert a batch of the context city's imported records.
 
         Each record is created, updated (its version bumped) or left unchanged, and
-        the matching event is dispatched. Invalid records are returned with their
-        field errors and index in the batch; they never stop the rest.
+        each created or updated one dispatches its event. Invalid records come back
+        with their field errors and index in the batch; they never stop the rest.
+        With ``dry_run`` nothing is written or dispatched, and the counts show what
+        an import would do.
         """
-        city = self.tenant.city
+        city = self._city()
         try:
             request = ImportRequestSchema().load({"kind": kind, "records": records})
         except ValidationError as exc:
             raise InvalidInput(exc.messages, "invalid import batch") from exc
+        schema = IMPORT_SCHEMAS[kind](city, self._vocabulary(city))
 
         counts = {"created": 0, "updated": 0, "unchanged": 0}
         rejected, valid = [], []
         for position, record in enumerate(request["records"]):
             try:
-                valid.append(self._validate(kind, city, record))
+                valid.append(schema.load(record))
             except ValidationError as exc:
                 rejected.append({"index": position, "source_id": record.get("source_id"),
                                  "errors": exc.messages})
-        results = self.store.upsert_many(kind, valid) if valid else []
+        results = self.store.upsert_many(kind, valid, dry_run=bool(dry_run)) \
+            if valid else []
         for outcome, stored, previous in results:
             counts[outcome] += 1
-            if outcome != UNCHANGED:
-                self._announce(kind, city, stored, previous)
+            if outcome != UNCHANGED and not dry_run:
+                self._announce_import(kind, stored, previous)
 
-        logger.info("imported %s %s into %s: %s, %s rejected", len(records), kind, city,
-                    counts, len(rejected))
-        return {**counts, "rejected": rejected}
+        logger.info("%s %s %s into %s: %s, %s rejected",
+                    "checked" if dry_run else "imported", len(records), kind,
+                    city["slug"], counts, len(rejected))
+        return {**counts, "rejected": rejected, "dry_run": bool(dry_run)}
 
-    @rpc(expected_exceptions=EXPECTED)
-    def get_opportunity(self, opportunity_id):
-        """Return one opportunity of the context city; raises ``NotFound``."""
-        city = self.tenant.city
-        opportunity = self.store.get("opportunities", city, str(opportunity_id))
-        if opportunity is None:
-            raise NotFound(f"opportunity {opportunity_id!r} not found in {city}")
-        return opportunity
-
-    @rpc(expected_exceptions=EXPECTED)
-    def list_opportunities(self, status=None, after=None, limit=500):
-        """Page through the context city's opportunities in id order."""
-        city = self.tenant.city
-        return self.store.list("opportunities", city, status, after, min(int(limit), 1000))
-
-    @rpc(expected_exceptions=EXPECTED)
-    def count_opportunities(self, status=None):
-        return self.store.count("opportunities", self.tenant.city, status)
-
-    def _validate(self, kind, city, record):
-        document = SCHEMAS[kind]().load(record)
-        if document["city"] != city:
-            raise ValidationError({"city": [f"must be {city!r}, the city of this call"]})
-        return document
-
-    def _announce(self, kind, city, stored, previous):
+    def _announce_import(self, kind: str, stored: dict, previous: dict | None) -> None:
         if kind == "organizations":
-            self.publish(contracts.ORGANIZATION_PUBLISHED, city, {"organization": stored})
-            return
-        previous_status = previous["status"] if previous else None
-        event_type = opportunity_event(previous_status, stored["status"])
-        if event_type is not None:
-            self.publish(event_type, city, opportunity_payload(stored))
+            self._announce_organization(stored)
+        else:
+            self._announce_opportunity(previous["status"] if previous else None, stored)
+
+    def _announce_opportunity(self, previous_status: str | None, stored: dict) -> None:
+        event_type = lifecycle.opportunity_event(previous_status, stored["status"])
+        self.publish(event_type, stored["city"], lifecycle.opportunity_payload(stored))
+
+    def _city(self) -> dict:
+        """Return the worker's city; raise ``UnknownCity`` or ``CityArchived``."""
+        return self.store.cities.require_active(self.request.city)
+
+    def _vocabulary(self, city: dict) -> list[str]:
+        return self.store.interests.slugs(city["slug"])
+
+    def _actor(self, city: dict, account_id):
+        return resolve_actor(self.store, city["slug"], account_id)
+
+    @staticmethod
+    def _load(schema, data, message: str) -> dict:
+        if not isinstance(data, dict):
+            raise InvalidInput({"_schema": ["must be a JSON object"]}, message)
+        try:
+            return schema.load(data)
+        except ValidationError as exc:
+            raise InvalidInput(exc.messages, message) from exc

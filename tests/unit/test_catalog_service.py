@@ -1,20 +1,21 @@
-from unittest.mock import call
+"""The catalog's import entrypoint and the event each status change dispatches."""
 
 import pytest
-from nameko.testing.services import worker_factory
 
 from cities_common import events
-from cities_common.errors import InvalidInput, NotFound
-from services.catalog.events import opportunity_event
-from services.catalog.schemas import OpportunitySchema
-from services.catalog.service import CatalogService
-from services.catalog.storage import CREATED, UNCHANGED, UPDATED, record_id
+from cities_common.errors import InvalidInput
+from services.catalog.lifecycle import opportunity_event
+from services.catalog.storage import record_id
+from tests.unit.catalog.fixtures import (  # noqa: F401 (fixtures)
+    catalog_db, catalog_for, chicago, published,
+)
 
 
-def opportunity(**changes):
+def imported(**changes) -> dict:
     document = {"source": "test-source", "source_id": "1", "city": "chicago",
                 "title": "Robot Club", "provider": {"name": "Chicago Public Library"},
                 "format": "in_person", "status": "published",
+                "description": "Build robots & games",
                 "locations": [{"lat": 41.8763, "lon": -87.6281}]}
     return {**document, **changes}
 
@@ -22,33 +23,18 @@ def opportunity(**changes):
 @pytest.mark.parametrize("previous, status, expected", [
     (None, "published", events.OPPORTUNITY_PUBLISHED),
     ("submitted", "published", events.OPPORTUNITY_PUBLISHED),
+    ("closed", "published", events.OPPORTUNITY_PUBLISHED),
     ("published", "published", events.OPPORTUNITY_UPDATED),
     ("published", "withdrawn", events.OPPORTUNITY_WITHDRAWN),
     ("published", "closed", events.OPPORTUNITY_WITHDRAWN),
-    (None, "withdrawn", None),
-    ("draft", "submitted", None),
+    (None, "withdrawn", events.OPPORTUNITY_WITHDRAWN),
+    ("closed", "closed", events.OPPORTUNITY_UPDATED),
+    (None, "draft", events.OPPORTUNITY_UPDATED),
+    ("draft", "submitted", events.OPPORTUNITY_UPDATED),
+    ("submitted", "draft", events.OPPORTUNITY_UPDATED),
 ])
 def test_opportunity_event_by_status(previous, status, expected):
     assert opportunity_event(previous, status) == expected
-
-
-@pytest.mark.parametrize("changes, field", [
-    ({"title": ""}, "title"),
-    ({"title": "x" * 201}, "title"),
-    ({"format": "carrier pigeon"}, "format"),
-    ({"min_age": 15, "max_age": 12}, "max_age"),
-    ({"start_date": "2026-07-01", "end_date": "2026-06-01"}, "end_date"),
-    ({"capacity": -1}, "capacity"),
-    ({"locations": [{"lat": 95, "lon": 0}]}, "locations"),
-    ({"locations": [{"lat": 41.8, "lon": -187.6}]}, "locations"),
-    ({"locations": []}, "locations"),
-    ({"start_time": "25:00"}, "start_time"),
-    ({"registration_url": "mailto:someone@example.org"}, "registration_url"),
-    ({"status": "secret"}, "status"),
-])
-def test_opportunity_schema_rejects(changes, field):
-    errors = OpportunitySchema().validate(opportunity(**changes))
-    assert field in errors
 
 
 def test_record_id_is_stable_and_city_scoped():
@@ -57,65 +43,76 @@ def test_record_id_is_stable_and_city_scoped():
     assert first != record_id("opportunities", "dallas", "s", "1")
 
 
-def test_import_records_publishes_new_opportunity():
-    service = worker_factory(CatalogService)
-    service.tenant.city = "chicago"
-    stored = {**opportunity(), "id": "opp-1", "version": 1}
-    service.store.upsert_many.return_value = [(CREATED, stored, None)]
-
-    result = service.import_records("opportunities", [opportunity()])
+def test_import_records_publishes_new_opportunity(chicago, published):
+    result = chicago.import_records("opportunities", [imported()])
 
     assert result["created"] == 1
-    assert service.publish.call_args == call(
-        events.OPPORTUNITY_PUBLISHED, "chicago", {"opportunity": stored, "version": 1})
+    event = published.events[-1]
+    assert event["event_type"] == events.OPPORTUNITY_PUBLISHED
+    assert event["data"]["version"] == 1
+    assert event["data"]["opportunity"]["description"] == "Build robots & games"
+    assert event["data"]["opportunity"]["description_html"] == \
+        "<p>Build robots &amp; games</p>"
 
 
-def test_import_records_unchanged_sends_nothing():
-    service = worker_factory(CatalogService)
-    service.tenant.city = "chicago"
-    stored = {**opportunity(), "id": "opp-1", "version": 1}
-    service.store.upsert_many.return_value = [(UNCHANGED, stored, stored)]
+def test_import_records_unchanged_sends_nothing(chicago, published):
+    chicago.import_records("opportunities", [imported()])
+    sent = len(published.events)
 
-    result = service.import_records("opportunities", [opportunity()])
+    result = chicago.import_records("opportunities", [imported()])
 
     assert result["unchanged"] == 1
-    assert not service.publish.called
+    assert len(published.events) == sent
 
 
-def test_import_records_update_sends_updated():
-    service = worker_factory(CatalogService)
-    service.tenant.city = "chicago"
-    previous = {**opportunity(), "id": "opp-1", "version": 1}
-    stored = {**previous, "title": "Robot Club II", "version": 2}
-    service.store.upsert_many.return_value = [(UPDATED, stored, previous)]
+def test_import_records_update_bumps_version(chicago, published):
+    chicago.import_records("opportunities", [imported()])
+    result = chicago.import_records("opportunities", [imported(title="Robot Club II")])
 
-    service.import_records("opportunities", [opportunity(title="Robot Club II")])
-
-    assert service.publish.call_args.args[0] == events.OPPORTUNITY_UPDATED
+    assert result["updated"] == 1
+    assert published.events[-1]["event_type"] == events.OPPORTUNITY_UPDATED
+    assert published.events[-1]["data"]["version"] == 2
 
 
-def test_import_records_rejects_other_city_record():
-    service = worker_factory(CatalogService)
-    service.tenant.city = "chicago"
+def test_import_records_dry_run_writes_nothing(chicago, catalog_db, published):
+    sent = len(published.events)
+    result = chicago.import_records("opportunities", [imported()], dry_run=True)
+    assert result["created"] == 1
+    assert result["dry_run"] is True
+    assert catalog_db.count("opportunities", "chicago") == 0
+    assert len(published.events) == sent
 
-    result = service.import_records("opportunities", [opportunity(city="dallas")])
+    chicago.import_records("opportunities", [imported()])
+    changed = chicago.import_records("opportunities", [imported(title="New")],
+                                     dry_run=True)
+    assert changed["updated"] == 1
+    assert catalog_db.list("opportunities", "chicago")[0]["title"] == "Robot Club"
+
+
+def test_import_records_rejects_other_city_record(chicago, catalog_db):
+    result = chicago.import_records("opportunities", [imported(city="dallas")])
 
     assert result["rejected"][0]["errors"] == {
         "city": ["must be 'chicago', the city of this call"]}
-    assert not service.store.upsert_many.called
+    assert catalog_db.count("opportunities", "chicago") == 0
 
 
-def test_import_records_rejects_empty_batch():
-    service = worker_factory(CatalogService)
-    service.tenant.city = "chicago"
+def test_import_records_rejects_unknown_interest(chicago):
+    result = chicago.import_records("opportunities", [imported(interests=["knitting"])])
+    assert "interests" in result["rejected"][0]["errors"]
+
+
+def test_import_records_rejects_empty_batch(chicago):
     with pytest.raises(InvalidInput) as caught:
-        service.import_records("opportunities", [])
+        chicago.import_records("opportunities", [])
     assert "records" in caught.value.errors
 
 
-def test_get_opportunity_missing_is_not_found():
-    service = worker_factory(CatalogService)
-    service.tenant.city = "chicago"
-    service.store.get.return_value = None
-    with pytest.raises(NotFound):
-        service.get_opportunity("opp-404")
+def test_import_organizations_listed(chicago, catalog_db):
+    chicago.import_records("organizations", [{
+        "source": "branches", "source_id": "chicago-public-library", "city": "chicago",
+        "name": "Chicago Public Library", "kind": "library",
+        "locations": [{"lat": 41.8763, "lon": -87.6281, "site_type": "library"}]}])
+    listed = chicago.list_organizations(membership="listed")
+    assert [item["name"] for item in listed] == ["Chicago Public Library"]
+    assert chicago.list_organizations(membership="approved")[0]["anchor"] is True

@@ -173,22 +173,27 @@ class OpportunityBuilder:
     ) -> tuple[list[dict[str, Any]], list[str]]:
         """Return the locations and review notes, rejecting bad coordinates.
 
-        An online programme is never rejected for its coordinates. Coordinates
-        inside the area are kept as the organiser's place, others are dropped.
+        An online programme has no location, because the catalog keeps online
+        opportunities out of distance searches. Its coordinates, usable or not,
+        are dropped with a warning and never reject the row.
         """
         check = parse_coordinates(row, self.area)
-        if check.status is CoordinateStatus.OK:
-            return [build_location(row, check)], []
         if online:
             if check.status is not CoordinateStatus.MISSING:
+                detail = (
+                    "an online opportunity has no location"
+                    if check.status is CoordinateStatus.OK
+                    else check.detail or check.status.value
+                )
                 row.warn(
                     ("latitude", "longitude"),
                     f"{row.get('latitude')}, {row.get('longitude')}",
                     "online_coordinates_dropped",
-                    f"Online programme has unusable coordinates "
-                    f"({check.detail or check.status.value}); they were dropped.",
+                    f"Online programme's coordinates were dropped ({detail}).",
                 )
             return [], []
+        if check.status is CoordinateStatus.OK:
+            return [build_location(row, check)], []
         reject_bad_coordinates(row, check)
         return [], [NO_COORDINATES_NOTE]
 

@@ -13,6 +13,11 @@ import pytest
 
 from services.catalog.importing import ImportResult, load_source
 
+# The catalog service's fixtures, shared with tests/unit/test_catalog_service.py.
+from tests.unit.catalog.fixtures import (  # noqa: F401
+    catalog_db, catalog_for, chicago, published,
+)
+
 DATA_ROOT = Path(__file__).resolve().parents[3] / "data"
 
 
