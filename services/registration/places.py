@@ -1,0 +1,212 @@
+"""Seats and the first-in, first-out waitlist of each opportunity.
+
+Every change to an opportunity's registrations happens while holding that
+opportunity's lock (``locks.Mutex``), because FerretDB 1.x loses concurrent
+updates of one document. Under the lock a counter document holds ``taken``
+(confirmed and completed registrations), ``waiting`` (waitlisted ones) and
+``sequence`` (the last sequence number given). Each decision gives the next
+sequence number and, in the same step, a seat or a waitlist place, so sequence
+numbers have no gaps and give the arrival order, and nobody takes a seat while
+someone is waiting.
+"""
+
+from contextlib import contextmanager
+from datetime import datetime
+
+from services.registration.clock import iso
+from services.registration.locks import Mutex
+
+PENDING, CONFIRMED, WAITLISTED = "pending", "confirmed", "waitlisted"
+CANCELLED = "cancelled"
+HOLDS_SEAT = (CONFIRMED, "completed")
+
+
+class PlaceLedger:
+    """The per-opportunity lock and seat counters over the registration database."""
+
+    def __init__(self, database):
+        self.counters = database["place_counters"]
+        self.registrations = database["registrations"]
+        self.mutex = Mutex(database["locks"])
+
+    def ensure_indexes(self) -> None:
+        self.mutex.ensure_indexes()
+
+    @contextmanager
+    def opportunity(self, city: str, opportunity_id: str):
+        """Hold the opportunity's lock and yield its ``Places``; save them on exit.
+
+        After taking over from a dead holder, or after an error under the lock, the
+        counts are rebuilt from the registration documents, which are written
+        before the counter.
+        """
+        key = counter_key(city, opportunity_id)
+        with self.mutex.hold(key) as took_over:
+            with self._places(city, opportunity_id, took_over) as places:
+                yield places
+
+    def decide(self, city: str, opportunity_id: str, registration_id: str,
+               capacity: int | None, now: datetime) -> tuple[dict, list[dict]]:
+        """Decide a pending registration; return it and any registrations promoted.
+
+        The lock holder decides every pending registration of the opportunity in
+        the order they were queued, so one turn of the lock serves a whole burst,
+        and then fills seats that a raised capacity freed. A worker whose
+        registration another holder decided meanwhile leaves the queue without
+        taking its turn.
+        """
+        promoted = []
+        key = counter_key(city, opportunity_id)
+        generation = self.mutex.take_ticket(key)
+        took_over = self.mutex.wait_turn(
+            key, generation, stop=lambda: self._decided(city, registration_id))
+        if took_over is not None:
+            try:
+                with self._places(city, opportunity_id, took_over) as places:
+                    pending = self.registrations.find(
+                        {"city": city, "opportunity_id": opportunity_id,
+                         "status": PENDING}, sort=[("queued_at", 1), ("_id", 1)])
+                    for registration in list(pending):
+                        places.admit(_public(registration), capacity, now)
+                    promoted = places.promote(capacity, now)
+            finally:
+                self.mutex.release(key, generation)
+        return _public(self.registrations.find_one({"_id": registration_id,
+                                                    "city": city})), promoted
+
+    @contextmanager
+    def _places(self, city: str, opportunity_id: str, took_over: bool):
+        key = counter_key(city, opportunity_id)
+        counter = None if took_over else self.counters.find_one({"_id": key})
+        places = Places(self, city, opportunity_id,
+                        counter or self._recount(city, opportunity_id))
+        try:
+            yield places
+        except BaseException:
+            # Documents may be ahead of the counter now: make the next holder
+            # recount instead of trusting it.
+            self.counters.delete_one({"_id": key})
+            raise
+        places.save()
+
+    def _decided(self, city: str, registration_id: str) -> bool:
+        found = self.registrations.find_one({"_id": registration_id, "city": city},
+                                            projection={"status": 1})
+        return found is not None and found["status"] != PENDING
+
+    def counts(self, city: str, opportunity_id: str) -> dict:
+        """Return the counter as last saved; read without the lock."""
+        counter = self.counters.find_one({"_id": counter_key(city, opportunity_id)}) or {}
+        return {"seats_taken": counter.get("taken", 0),
+                "waiting": counter.get("waiting", 0),
+                "last_sequence": counter.get("sequence", 0)}
+
+    def _recount(self, city: str, opportunity_id: str) -> dict:
+        query = {"city": city, "opportunity_id": opportunity_id}
+        last = self.registrations.find_one({**query, "sequence": {"$exists": True}},
+                                           sort=[("sequence", -1)])
+        return {
+            "_id": counter_key(city, opportunity_id), "city": city,
+            "opportunity_id": opportunity_id,
+            "taken": self.registrations.count_documents(
+                {**query, "status": {"$in": list(HOLDS_SEAT)}}),
+            "waiting": self.registrations.count_documents({**query, "status": WAITLISTED}),
+            "sequence": last["sequence"] if last else 0,
+        }
+
+
+class Places:
+    """One opportunity's seats while its lock is held; write only through these."""
+
+    def __init__(self, ledger: PlaceLedger, city: str, opportunity_id: str,
+                 counter: dict):
+        self.ledger = ledger
+        self.city = city
+        self.opportunity_id = opportunity_id
+        self.counter = dict(counter)
+
+    def admit(self, registration: dict, capacity: int | None, now: datetime,
+              changes: dict | None = None) -> dict:
+        """Give a pending or cancelled registration the next sequence number, and a
+        seat when one is free and nobody waits, else a waitlist place."""
+        self.counter["sequence"] += 1
+        seat_free = capacity is None or self.counter["taken"] < capacity
+        if self.counter["waiting"] <= 0 and seat_free:
+            status = CONFIRMED
+            self.counter["taken"] += 1
+        else:
+            status = WAITLISTED
+            self.counter["waiting"] += 1
+        return self._update(registration, {
+            **(changes or {}), "status": status, "sequence": self.counter["sequence"],
+            f"{status}_at": iso(now), "updated_at": iso(now)},
+            unset=("cancelled_at", "cancel_reason", "cancelled_by", "previous_status"))
+
+    def release(self, registration: dict, reason: str, actor: str | None,
+                now: datetime) -> dict:
+        """Cancel a confirmed or waitlisted registration and free its place."""
+        previous = registration["status"]
+        if previous == CONFIRMED:
+            self.counter["taken"] -= 1
+        else:
+            self.counter["waiting"] -= 1
+        return self._update(registration, {
+            "status": CANCELLED, "previous_status": previous, "cancel_reason": reason,
+            "cancelled_by": actor, "cancelled_at": iso(now), "updated_at": iso(now)})
+
+    def promote(self, capacity: int | None, now: datetime) -> list[dict]:
+        """Move waitlisted registrations to free seats, lowest sequence first."""
+        promoted = []
+        while self.counter["waiting"] > 0 and (capacity is None or
+                                               self.counter["taken"] < capacity):
+            head = self.ledger.registrations.find_one(
+                {"city": self.city, "opportunity_id": self.opportunity_id,
+                 "status": WAITLISTED}, sort=[("sequence", 1)])
+            if head is None:
+                self.counter["waiting"] = 0  # the count had drifted; the documents rule
+                break
+            self.counter["taken"] += 1
+            self.counter["waiting"] -= 1
+            promoted.append(self._update(_public(head), {
+                "status": CONFIRMED, "promoted_at": iso(now), "updated_at": iso(now)}))
+        return promoted
+
+    def update(self, registration: dict, changes: dict) -> dict:
+        """Apply changes that do not move seats (completion, erasure)."""
+        return self._update(registration, changes)
+
+    def get(self, registration_id: str) -> dict | None:
+        found = self.ledger.registrations.find_one({"_id": registration_id,
+                                                     "city": self.city})
+        return _public(found) if found else None
+
+    def save(self) -> None:
+        self.ledger.counters.replace_one({"_id": self.counter["_id"]}, self.counter,
+                                         upsert=True)
+
+    def _update(self, registration: dict, changes: dict, unset=()) -> dict:
+        """Write ``changes`` and return the registration as it now is.
+
+        No other worker writes the document while the lock is held, so the result
+        is built here instead of read back.
+        """
+        update = {"$set": changes}
+        removed = [name for name in unset if name in registration]
+        if removed:
+            update["$unset"] = {name: "" for name in removed}
+        self.ledger.registrations.update_one(
+            {"_id": registration["id"], "city": self.city}, update)
+        updated = {key: value for key, value in registration.items()
+                   if key not in removed}
+        updated.update(changes)
+        return updated
+
+
+def counter_key(city: str, opportunity_id: str) -> str:
+    return f"{city}:{opportunity_id}"
+
+
+def _public(document: dict) -> dict:
+    public = {key: value for key, value in document.items() if key != "_id"}
+    public["id"] = document["_id"]
+    return public
