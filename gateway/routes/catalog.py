@@ -7,7 +7,7 @@ through ``require_operator``.
 
 from gateway.entrypoints import http
 from gateway.errors import BadRequest
-from gateway.requests import json_body
+from gateway.requests import json_body, optional_json_body
 
 ACCOUNT_HEADER = "X-Account-Id"
 ACTIONS = ("submit", "approve", "return", "publish", "close", "withdraw")
@@ -31,7 +31,7 @@ def require_operator(request) -> None:
 
 
 def optional_body(request) -> dict:
-    return json_body(request) if request.content_length else {}
+    return optional_json_body(request) or {}
 
 
 def integer_parameter(request, name: str, default: int) -> int:

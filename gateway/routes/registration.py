@@ -8,7 +8,7 @@ checking that it is staff of the opportunity's partner, is still to be built her
 """
 
 from gateway.entrypoints import http
-from gateway.requests import json_body
+from gateway.requests import json_body, optional_json_body
 
 ACCOUNT_HEADER = "X-Account-Id"
 PREFIX = "/v1/cities/<string:city>"
@@ -19,7 +19,7 @@ def acting_account(request) -> str | None:
 
 
 def optional_body(request) -> dict:
-    return json_body(request) if request.content_length else {}
+    return optional_json_body(request) or {}
 
 
 class RegistrationRoutes:

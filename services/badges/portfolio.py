@@ -12,7 +12,7 @@ import secrets
 import uuid
 from datetime import datetime, timezone
 
-from nameko.rpc import rpc
+from cities_common.rpc import rpc
 
 from cities_common.errors import Conflict, InvalidInput, NotFound, UnknownCity
 from services.badges.hosting import document

@@ -8,7 +8,7 @@ import base64
 import binascii
 import logging
 
-from nameko.rpc import rpc
+from cities_common.rpc import rpc
 
 from cities_common.errors import InvalidInput, NotFound, UnknownCity
 from services.badges import hosting

@@ -4,7 +4,7 @@ and hosts the documents that let anyone verify them."""
 import logging
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
+from cities_common.rpc import rpc
 
 from cities_common import events
 from cities_common.config import load_settings

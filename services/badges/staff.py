@@ -10,7 +10,7 @@ import logging
 import uuid
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
+from cities_common.rpc import rpc
 
 from cities_common.errors import Conflict, InvalidInput, NotFound, UnknownCity
 from services.badges import schemas

@@ -3,7 +3,7 @@
 import logging
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
+from cities_common.rpc import rpc
 
 from cities_common import events as contracts
 from cities_common.errors import InvalidInput

@@ -7,7 +7,7 @@ dispatches one event carrying the whole document (see ``lifecycle``).
 import logging
 import uuid
 
-from nameko.rpc import rpc
+from cities_common.rpc import rpc
 
 from cities_common.errors import Conflict, InvalidInput, NotFound
 from services.catalog import lifecycle

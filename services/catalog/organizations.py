@@ -9,7 +9,7 @@ Imported organisations start as ``listed``: directory entries without members.
 
 import logging
 
-from nameko.rpc import rpc
+from cities_common.rpc import rpc
 
 from cities_common import events as contracts
 from cities_common.errors import Conflict, InvalidInput, NotFound

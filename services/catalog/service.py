@@ -10,7 +10,7 @@ archived.
 import logging
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
+from cities_common.rpc import rpc
 
 from cities_common.context import RequestContext
 from cities_common.dispatch import EventPublisher

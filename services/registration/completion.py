@@ -10,7 +10,7 @@ gateway takes from the ``X-Account-Id`` header.
 import logging
 from datetime import timezone
 
-from nameko.rpc import rpc
+from cities_common.rpc import rpc
 
 from cities_common.errors import (
     Conflict, InvalidInput, NotFound, Rejected, UnknownCity,

@@ -3,7 +3,7 @@
 import logging
 from datetime import timezone
 
-from nameko.rpc import rpc
+from cities_common.rpc import rpc
 
 from cities_common import events
 from cities_common.errors import (

@@ -8,7 +8,7 @@ Then ``youth_erased`` asks other services to erase their data about the youth.
 
 import logging
 
-from nameko.rpc import rpc
+from cities_common.rpc import rpc
 
 from cities_common import events
 from cities_common.errors import Conflict, InvalidInput, NotFound, UnknownCity

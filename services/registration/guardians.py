@@ -12,7 +12,7 @@ import logging
 import os
 from datetime import timedelta
 
-from nameko.rpc import rpc
+from cities_common.rpc import rpc
 
 from cities_common import events
 from cities_common.config import load_settings

@@ -9,7 +9,9 @@ share.
 import logging
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
+
+from cities_common.rpc import rpc
 
 from cities_common import events
 from cities_common.context import RequestContext

@@ -10,6 +10,7 @@ import pytest
 
 from deploy import launcher
 from deploy.seed import seed
+from tests.mailbox import SmtpMailbox
 from tests.stack import Namespace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +29,36 @@ def namespace():
     space.destroy()
 
 
+# Webhook retries in seconds rather than hours, so outage tests finish quickly.
+WEBHOOK_TEST_SETTINGS = {
+    "WEBHOOKS_ALLOW_LOOPBACK": "true",
+    "WEBHOOKS_POLL_SECONDS": "0.1",
+    "WEBHOOKS_TIMEOUT_SECONDS": "3",
+    "WEBHOOKS_BACKOFF_BASE_SECONDS": "0.2",
+    "WEBHOOKS_BACKOFF_MAX_SECONDS": "2",
+    "WEBHOOKS_RETRY_FOR_SECONDS": "600",
+    "WEBHOOKS_DISABLE_AFTER_SECONDS": "20",
+}
+
+
 @pytest.fixture(scope="session")
-def platform(namespace, tmp_path_factory):
+def mailbox(tmp_path_factory):
+    """An SMTP server on loopback that the platform's e-mail goes to."""
+    server = SmtpMailbox(tmp_path_factory.mktemp("mail") / "maildir")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def platform(namespace, mailbox, tmp_path_factory):
     """Return the gateway URL of a running, seeded platform in its own namespace."""
     run_dir = tmp_path_factory.mktemp("platform")
     port = free_port()
     env = {**os.environ, **namespace.config(), "PYTHONPATH": str(ROOT),
            "GATEWAY_ADDRESS": f"127.0.0.1:{port}",
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-           "WEBHOOKS_ALLOW_LOOPBACK": "true", "LOG_LEVEL": "INFO"}
+           **WEBHOOK_TEST_SETTINGS, "SMTP_HOST": "127.0.0.1",
+           "SMTP_PORT": str(mailbox.port), "LOG_LEVEL": "INFO"}
     metrics = {name: free_port() for name, _, _ in launcher.PROCESSES}
     gateway_url = f"http://127.0.0.1:{port}"
     launcher.start(env, run_dir, metrics)
@@ -44,7 +66,7 @@ def platform(namespace, tmp_path_factory):
         launcher.wait_healthy(gateway_url, run_dir, timeout=90)
         report = seed(env, gateway_url, run_dir)
         yield {"url": gateway_url, "report": report, "run_dir": run_dir,
-               "metrics": metrics}
+               "metrics": metrics, "amqp_uri": namespace.amqp_uri, "mailbox": mailbox}
     finally:
         launcher.stop(run_dir)
         for log in sorted(run_dir.glob("*.log")):

@@ -1,0 +1,78 @@
+"""E-mail templates in English and Spanish, rendered with ``string.Template``.
+
+Each message is plain text and ends with the unsubscribe link. Missing variables
+raise ``KeyError``, so a template and its caller cannot drift apart unnoticed
+(``tests/unit/notifications/test_mail.py`` renders every template).
+"""
+
+from dataclasses import dataclass
+from string import Template
+
+LANGUAGES = ("en", "es")
+DEFAULT_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class MailTemplate:
+    subject: Template
+    body: Template
+
+
+def _template(subject: str, body: str) -> MailTemplate:
+    return MailTemplate(Template(subject), Template(body))
+
+
+FOOTER = {
+    "en": "\n--\nCities of Learning, $city_name\n"
+          "To stop these e-mails, open $unsubscribe_url\n",
+    "es": "\n--\nCities of Learning, $city_name\n"
+          "Para dejar de recibir estos correos, abre $unsubscribe_url\n",
+}
+
+TEMPLATES = {
+    ("registration_confirmed", "en"): _template(
+        "Your place in $opportunity_title is confirmed",
+        "Hello,\n\nYour registration for $opportunity_title in $city_name is "
+        "confirmed.\nRegistration number: $registration_id\n\nSee you there!\n"),
+    ("registration_confirmed", "es"): _template(
+        "Tu lugar en $opportunity_title está confirmado",
+        "Hola:\n\nTu inscripción en $opportunity_title en $city_name está "
+        "confirmada.\nNúmero de inscripción: $registration_id\n\n¡Te esperamos!\n"),
+    ("badge_earned", "en"): _template(
+        "You earned a badge: $badge_name",
+        "Congratulations!\n\nYou earned the badge \"$badge_name\" in $city_name.\n"
+        "Anyone can check it here: $badge_url\n"),
+    ("badge_earned", "es"): _template(
+        "Ganaste una insignia: $badge_name",
+        "¡Felicidades!\n\nGanaste la insignia \"$badge_name\" en $city_name.\n"
+        "Cualquiera puede verificarla aquí: $badge_url\n"),
+    ("endpoint_disabled", "en"): _template(
+        "Webhook endpoint disabled: $endpoint_host",
+        "Hello $partner,\n\nYour webhook endpoint $subscription_id ($endpoint_url) "
+        "in $city_name has failed every delivery since $failing_since, so we "
+        "disabled it.\nEvents are no longer sent to it.\n\nFix the endpoint, then "
+        "enable it again with PATCH /v1/cities/$city/webhooks/$subscription_id "
+        "{\"status\": \"active\"} and replay what you missed with POST "
+        "/v1/cities/$city/webhooks/$subscription_id/replay.\n"),
+    ("endpoint_disabled", "es"): _template(
+        "Endpoint de webhook desactivado: $endpoint_host",
+        "Hola $partner:\n\nTu endpoint de webhook $subscription_id ($endpoint_url) "
+        "en $city_name ha fallado en cada entrega desde $failing_since, así que lo "
+        "desactivamos.\nYa no recibe eventos.\n\nCorrige el endpoint y vuelve a "
+        "activarlo con PATCH /v1/cities/$city/webhooks/$subscription_id "
+        "{\"status\": \"active\"}; recupera lo que faltó con POST "
+        "/v1/cities/$city/webhooks/$subscription_id/replay.\n"),
+}
+
+KINDS = sorted({kind for kind, _ in TEMPLATES})
+
+
+def render(kind: str, language: str, variables: dict) -> tuple[str, str]:
+    """Return (subject, body) of a message; unknown languages fall back to English."""
+    if language not in LANGUAGES:
+        language = DEFAULT_LANGUAGE
+    template = TEMPLATES[(kind, language)]
+    subject = template.subject.substitute(variables)
+    body = template.body.substitute(variables) + Template(FOOTER[language]).substitute(
+        variables)
+    return subject, body

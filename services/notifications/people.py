@@ -1,0 +1,68 @@
+"""E-mail to young people and their guardians, queued from platform events.
+
+Only an address that a ``youth_registered`` event carried (its optional
+``contact_email``) is ever written to. The registration service does not send one
+yet, so until it does, these messages are queued only for events that include it.
+"""
+
+import logging
+
+from services.notifications.mail import MailStore
+from services.notifications.mail_templates import DEFAULT_LANGUAGE, LANGUAGES
+
+logger = logging.getLogger(__name__)
+
+GENERIC_PROGRAMME = {"en": "your programme", "es": "tu programa"}
+GENERIC_BADGE = {"en": "a Cities of Learning badge",
+                 "es": "una insignia de Cities of Learning"}
+
+
+def _language(preferred: str | None, city_record: dict) -> str:
+    for language in (preferred, city_record.get("default_locale")):
+        if language in LANGUAGES:
+            return language
+    return DEFAULT_LANGUAGE
+
+
+def registration_confirmed(mail: MailStore, city_record: dict, event: dict) -> bool:
+    """Remember the youth's contact and queue the confirmation; return whether queued."""
+    city, data = event["city"], event["data"]
+    address = data.get("contact_email")
+    if address:
+        language = _language(data.get("preferred_language"), city_record)
+        mail.remember_contact(city, data["youth_id"], address, language)
+    if data["status"] != "confirmed":
+        return False
+    contact = mail.contact(city, data["youth_id"])
+    if contact is None:
+        logger.debug("no contact e-mail for youth %s; no confirmation sent",
+                     data["youth_id"])
+        return False
+    language = contact["language"]
+    title = mail.opportunity_title(city, data["opportunity_id"])
+    return mail.queue(city, "registration_confirmed", event["event_id"],
+                      contact["address"], language, {
+                          "opportunity_title": title or GENERIC_PROGRAMME[language],
+                          "registration_id": data["registration_id"],
+                          "city_name": city_record.get("name", city),
+                      })
+
+
+def badge_earned(mail: MailStore, city_record: dict, event: dict,
+                 base_url: str) -> bool:
+    """Queue the "badge earned" e-mail when the youth's contact is known."""
+    city, data = event["city"], event["data"]
+    contact = mail.contact(city, data["youth_id"])
+    if contact is None:
+        return False
+    language = contact["language"]
+    title = mail.opportunity_title(city, data["opportunity_id"])
+    hosted = data.get("assertion", {}).get("id")
+    badge_url = hosted if isinstance(hosted, str) and hosted.startswith("http") else (
+        f"{base_url}/v1/cities/{city}/badges/assertions/{data['assertion_id']}")
+    return mail.queue(city, "badge_earned", event["event_id"], contact["address"],
+                      language, {
+                          "badge_name": title or GENERIC_BADGE[language],
+                          "badge_url": badge_url,
+                          "city_name": city_record.get("name", city),
+                      })

@@ -1,0 +1,348 @@
+"""Partner webhooks and e-mail on the real platform: outages, signatures, replays,
+disablement, tenancy and unsubscribing.
+
+Events are published straight to RabbitMQ with nameko's standalone dispatcher, as
+the badges and registration services would publish them, so a test can send
+hundreds without walking each journey through the gateway.
+"""
+
+import json
+import re
+import time
+import uuid
+from collections import defaultdict
+from datetime import datetime, timezone
+
+import pytest
+import requests
+from nameko.standalone.events import event_dispatcher
+from nameko.standalone.rpc import ClusterRpcProxy
+from standardwebhooks.webhooks import Webhook
+
+from cities_common import events
+from tests.receiver import Receiver
+
+pytestmark = pytest.mark.e2e
+
+# Pittsburgh has no programmes, so no other test's events reach its endpoints.
+CITY = "pittsburgh"
+OUTAGE_EVENTS = 500
+
+
+def call(platform, method, path, partner=None, body=None, **params):
+    headers = {"X-Partner-Id": partner} if partner else {}
+    return requests.request(method, f"{platform['url']}{path}", json=body,
+                            params=params, headers=headers, timeout=30)
+
+
+def subscribe(platform, partner, url, types=("badge.issued",), city=CITY, **extra):
+    response = call(platform, "POST", f"/v1/cities/{city}/webhooks", partner,
+                    {"url": url, "event_types": list(types), **extra})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def webhook_path(subscription, suffix=""):
+    return f"/v1/cities/{subscription['city']}/webhooks/{subscription['id']}{suffix}"
+
+
+def badge_event(city=CITY, youth_id=None):
+    youth_id = youth_id or f"yth-{uuid.uuid4().hex[:12]}"
+    assertion_id = f"asr-{uuid.uuid4().hex[:16]}"
+    return events.make_event(events.BADGE_ISSUED, city, {
+        "assertion_id": assertion_id, "youth_id": youth_id, "badge_class_id": "bc-e2e",
+        "opportunity_id": "opp-e2e", "completion_id": f"cmp-{assertion_id}",
+        "issued_on": datetime.now(timezone.utc).isoformat(), "assertion": {},
+    }, event_id=f"badge-issued-{assertion_id}")
+
+
+def publish(platform, source, event_type, envelopes):
+    dispatch = event_dispatcher({"AMQP_URI": platform["amqp_uri"]})
+    for envelope in envelopes:
+        dispatch(source, event_type, envelope)
+
+
+def wait_until(predicate, timeout, message):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting until {message}")
+        time.sleep(0.2)
+
+
+def verified(secret, request) -> dict:
+    """Verify one received request with the standardwebhooks library; return its body."""
+    return Webhook(secret).verify(request["body"], request["headers"])
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+def test_outage_loses_no_event(platform, receiver):
+    """Take the endpoint down while 500 badges are issued; after it returns, every
+    event arrives once or more, signed, and repeats share one webhook-id."""
+    subscription = subscribe(platform, "outage-partner", receiver.url)
+    receiver.stop()
+    published = [badge_event() for _ in range(OUTAGE_EVENTS)]
+    publish(platform, "badges", events.BADGE_ISSUED, published)
+
+    def failed_attempts():
+        attempts = call(platform, "GET", webhook_path(subscription, "/attempts"),
+                        "outage-partner", limit=1000).json()["attempts"]
+        return len([item for item in attempts if item["status_code"] is None]) >= 25
+
+    wait_until(failed_attempts, 60, "25 attempts failed against the stopped endpoint")
+    receiver.start()
+
+    expected = {envelope["event_id"] for envelope in published}
+    wait_until(lambda: {event["id"] for event in receiver.events()} >= expected, 240,
+               "every published event was received")
+
+    by_webhook_id = defaultdict(list)
+    for request in receiver.accepted():
+        body = verified(subscription["secret"], request)
+        by_webhook_id[request["headers"]["webhook-id"]].append(body["id"])
+    assert len(by_webhook_id) == OUTAGE_EVENTS
+    assert all(len(set(ids)) == 1 for ids in by_webhook_id.values())
+    webhook_ids_per_event = defaultdict(set)
+    for webhook_id, ids in by_webhook_id.items():
+        webhook_ids_per_event[ids[0]].add(webhook_id)
+    assert set(webhook_ids_per_event) == expected
+    assert all(len(ids) == 1 for ids in webhook_ids_per_event.values())
+
+    deliveries = call(platform, "GET", webhook_path(subscription, "/deliveries"),
+                      "outage-partner", status="delivered", limit=1000).json()
+    assert len(deliveries["deliveries"]) == OUTAGE_EVENTS
+    stored = call(platform, "GET", webhook_path(subscription), "outage-partner").json()
+    assert stored["status"] == "active"
+    call(platform, "DELETE", webhook_path(subscription), "outage-partner")
+
+
+def test_manage_subscription_lifecycle(platform, receiver):
+    created = subscribe(platform, "lifecycle", receiver.url,
+                        types=["badge.*", "registration.*"], description="CRM sync")
+    assert created["secret"].startswith("whsec_")
+    path = webhook_path(created)
+
+    listed = call(platform, "GET", f"/v1/cities/{CITY}/webhooks", "lifecycle").json()
+    assert [item["id"] for item in listed["webhooks"]] == [created["id"]]
+    assert all("secret" not in item for item in listed["webhooks"])
+
+    changed = call(platform, "PATCH", path, "lifecycle",
+                   {"event_types": ["badge.revoked"]})
+    assert changed.status_code == 200
+    assert changed.json()["event_types"] == ["badge.revoked"]
+    invalid = call(platform, "PATCH", path, "lifecycle", {"event_types": ["nope"]})
+    assert invalid.status_code == 400
+    assert "event_types" in invalid.json()["errors"]
+
+    assert call(platform, "DELETE", path, "lifecycle").status_code == 204
+    assert call(platform, "GET", path, "lifecycle").status_code == 404
+
+
+def test_list_needs_partner(platform):
+    response = call(platform, "GET", f"/v1/cities/{CITY}/webhooks")
+    assert response.status_code == 400
+    assert "partner" in response.json()["errors"]
+
+
+def test_partners_and_cities_are_separated(platform, receiver):
+    mine = subscribe(platform, "tenant-a", receiver.url)
+    other_partner = call(platform, "GET", webhook_path(mine), "tenant-b")
+    assert other_partner.status_code == 404
+    other_city = call(platform, "GET",
+                      f"/v1/cities/dallas/webhooks/{mine['id']}", "tenant-a")
+    assert other_city.status_code == 404
+    assert call(platform, "GET", "/v1/cities/dallas/webhooks",
+                "tenant-a").json()["webhooks"] == []
+    assert call(platform, "DELETE", webhook_path(mine), "tenant-b").status_code == 404
+
+    foreign = Receiver()
+    try:
+        subscribe(platform, "tenant-a", foreign.url, city="washington-dc")
+        event = badge_event()
+        publish(platform, "badges", events.BADGE_ISSUED, [event])
+        receiver.wait_for(lambda items: any(item["id"] == event["event_id"]
+                                            for item in items))
+        assert all(item["data"]["city"] == CITY for item in receiver.events())
+        assert foreign.requests == []
+    finally:
+        foreign.close()
+        call(platform, "DELETE", webhook_path(mine), "tenant-a")
+
+
+def test_rotation_signs_with_old_and_new(platform, receiver):
+    created = subscribe(platform, "rotator", receiver.url)
+    rotated = call(platform, "POST", webhook_path(created, "/rotate-secret"), "rotator",
+                   {"overlap_seconds": 3600})
+    assert rotated.status_code == 200
+    rotated = rotated.json()
+    assert rotated["secret"] != created["secret"]
+    assert rotated["previous_secret_expires_at"]
+
+    event = badge_event()
+    publish(platform, "badges", events.BADGE_ISSUED, [event])
+    receiver.wait_for(lambda items: len(items) >= 1)
+    request = receiver.accepted()[0]
+    assert len(request["headers"]["webhook-signature"].split(" ")) == 2
+    assert verified(created["secret"], request)["id"] == event["event_id"]
+    assert verified(rotated["secret"], request)["id"] == event["event_id"]
+    call(platform, "DELETE", webhook_path(created), "rotator")
+
+
+def test_replay_event_and_range(platform, receiver):
+    receiver.status = 200
+    created = subscribe(platform, "replayer", receiver.url)
+    since = datetime.now(timezone.utc).isoformat()
+    sent = [badge_event() for _ in range(3)]
+    publish(platform, "badges", events.BADGE_ISSUED, sent)
+    receiver.wait_for(lambda items: len(items) >= 3)
+    assert len(receiver.accepted()) == 3
+
+    one = call(platform, "POST", webhook_path(created, "/replay"), "replayer",
+               {"event_id": sent[0]["event_id"]})
+    assert one.status_code == 202
+    # "rescheduled" when the first delivery was not yet recorded as finished.
+    assert one.json()["queued"] + one.json()["rescheduled"] == 1
+    receiver.wait_for(lambda items: len(items) >= 4)
+    first_ids = [request["headers"]["webhook-id"] for request in receiver.accepted()
+                 if json.loads(request["body"])["id"] == sent[0]["event_id"]]
+    assert len(first_ids) == 2
+    assert len(set(first_ids)) == 1
+
+    ranged = call(platform, "POST", webhook_path(created, "/replay"), "replayer",
+                  {"since": since})
+    assert ranged.status_code == 202
+    assert sorted(ranged.json()["event_ids"]) == sorted(e["event_id"] for e in sent)
+    receiver.wait_for(lambda items: len(items) >= 7)
+    assert len(receiver.accepted()) == 7
+
+    attempts = call(platform, "GET", webhook_path(created, "/attempts"), "replayer",
+                    event_id=sent[0]["event_id"]).json()["attempts"]
+    assert [item["status_code"] for item in attempts] == [200, 200, 200]
+    assert all(item["latency_ms"] >= 0 for item in attempts)
+    assert all(item["response_excerpt"] == "ok" for item in attempts)
+    call(platform, "DELETE", webhook_path(created), "replayer")
+
+
+def test_failing_endpoint_disabled_and_owner_told(platform, receiver):
+    receiver.status = 500
+    created = subscribe(platform, "broken-partner", receiver.url,
+                        contact_email="ops@broken.example", language="es")
+    event = badge_event()
+    publish(platform, "badges", events.BADGE_ISSUED, [event])
+
+    def disabled():
+        stored = call(platform, "GET", webhook_path(created), "broken-partner").json()
+        return stored if stored["status"] == "disabled" else None
+
+    stored = wait_until(disabled, 90, "the failing endpoint was disabled")
+    assert stored["disabled_reason"] == "failing"
+    assert len(receiver.requests) >= 2
+    messages = platform["mailbox"].wait_for(lambda messages: any(
+        message["To"] == "ops@broken.example" for message in messages))
+    told = [message for message in messages if message["To"] == "ops@broken.example"]
+    assert len(told) == 1
+    assert told[0]["Subject"].startswith("Endpoint de webhook desactivado")
+    assert created["id"] in told[0].get_content()
+
+    with ClusterRpcProxy({"AMQP_URI": platform["amqp_uri"]}) as rpc:
+        dead = rpc.notifications.list_dead_letters(CITY, "broken-partner")
+    assert [item["event_id"] for item in dead] == [event["event_id"]]
+    assert dead[0]["reason"] == "endpoint_disabled"
+
+    receiver.status = 204
+    enabled = call(platform, "PATCH", webhook_path(created), "broken-partner",
+                   {"status": "active"})
+    assert enabled.json()["status"] == "active"
+    replay = call(platform, "POST", webhook_path(created, "/replay"), "broken-partner",
+                  {"event_id": event["event_id"]})
+    assert replay.status_code == 202
+    receiver.wait_for(lambda items: len(receiver.accepted()) >= 1)
+    assert json.loads(receiver.accepted()[0]["body"])["id"] == event["event_id"]
+    call(platform, "DELETE", webhook_path(created), "broken-partner")
+
+
+def test_slow_partner_does_not_delay_others(platform, receiver):
+    """A slow endpoint gets at most its concurrency cap (4) of requests at once,
+    while another partner's endpoint receives every event."""
+    slow = Receiver(delay=2.5)
+    try:
+        slow_subscription = subscribe(platform, "slow-partner", slow.url)
+        fast_subscription = subscribe(platform, "fast-partner", receiver.url)
+        sent = [badge_event() for _ in range(40)]
+        publish(platform, "badges", events.BADGE_ISSUED, sent)
+        receiver.wait_for(lambda items: len(items) >= 40, timeout=60)
+        assert len(receiver.accepted()) == 40
+        slow.wait_for(lambda items: len(items) >= 8, timeout=60)
+        assert slow.max_concurrent <= 4
+        assert receiver.max_concurrent <= 4
+    finally:
+        call(platform, "DELETE", webhook_path(slow_subscription), "slow-partner")
+        call(platform, "DELETE", webhook_path(fast_subscription), "fast-partner")
+        slow.close()
+
+
+@pytest.mark.parametrize("url", [
+    "http://10.0.0.1/hook",
+    "http://192.168.1.1/hook",
+    "http://169.254.169.254/latest/meta-data",
+    "http://[fd00::1]/hook",
+    "http://[::ffff:10.0.0.1]/hook",
+    "ftp://127.0.0.1/hook",
+])
+def test_subscription_rejects_unsafe_url(platform, url):
+    response = call(platform, "POST", f"/v1/cities/{CITY}/webhooks", "ssrf",
+                    {"url": url, "event_types": ["badge.issued"]})
+    assert response.status_code == 400
+    assert "url" in response.json()["errors"]
+
+
+def registered_event(youth_id, address, language):
+    registration_id = f"reg-{uuid.uuid4().hex[:12]}"
+    return events.make_event(events.YOUTH_REGISTERED, CITY, {
+        "registration_id": registration_id, "youth_id": youth_id,
+        "opportunity_id": "opp-e2e", "status": "confirmed",
+        "contact_email": address, "preferred_language": language,
+    }, event_id=f"registered-{registration_id}")
+
+
+def test_emails_in_language_and_unsubscribe(platform):
+    mailbox = platform["mailbox"]
+    ana, ben = "ana.family@example.org", "ben.family@example.org"
+    publish(platform, "registration", events.YOUTH_REGISTERED, [
+        registered_event("yth-ana", ana, "es"), registered_event("yth-ben", ben, "en")])
+    messages = mailbox.wait_for(lambda messages: {ana, ben} <= {
+        message["To"] for message in messages})
+    to_ana = [message for message in messages if message["To"] == ana]
+    assert len(to_ana) == 1
+    assert to_ana[0]["Subject"].startswith("Tu lugar en")
+    to_ben = [message for message in messages if message["To"] == ben]
+    assert to_ben[0]["Subject"].startswith("Your place in")
+
+    link = re.search(r"(http://\S+/unsubscribe/\S+)", to_ana[0].get_content()).group(1)
+    assert requests.get(link, timeout=10).status_code == 200
+    assert requests.post(link, timeout=10).status_code == 200
+    assert "You are unsubscribed" in requests.get(link, timeout=10).text
+
+    publish(platform, "badges", events.BADGE_ISSUED, [
+        badge_event(youth_id="yth-ana"), badge_event(youth_id="yth-ben")])
+    messages = mailbox.wait_for(lambda messages: any(
+        message["To"] == ben and "badge" in message["Subject"]
+        for message in messages))
+    badge_mail = [message for message in messages if "badge" in message["Subject"]
+                  or "insignia" in message["Subject"]]
+    assert [message["To"] for message in badge_mail] == [ben]
+
+
+def test_unsubscribe_unknown_token_is_404(platform):
+    response = requests.get(f"{platform['url']}/v1/cities/{CITY}/unsubscribe/nope",
+                            timeout=10)
+    assert response.status_code == 404
