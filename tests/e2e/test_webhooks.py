@@ -224,8 +224,14 @@ def test_replay_event_and_range(platform, receiver):
     receiver.wait_for(lambda items: len(items) >= 7)
     assert len(receiver.accepted()) == 7
 
-    attempts = call(platform, "GET", webhook_path(created, "/attempts"), "replayer",
-                    event_id=sent[0]["event_id"]).json()["attempts"]
+    # An attempt is recorded after its response arrives, so the receiver can
+    # see the last request before the attempt shows up in the list.
+    def three_attempts():
+        found = call(platform, "GET", webhook_path(created, "/attempts"), "replayer",
+                     event_id=sent[0]["event_id"]).json()["attempts"]
+        return found if len(found) >= 3 else None
+
+    attempts = wait_until(three_attempts, 30, "three attempts were recorded")
     assert [item["status_code"] for item in attempts] == [200, 200, 200]
     assert all(item["latency_ms"] >= 0 for item in attempts)
     assert all(item["response_excerpt"] == "ok" for item in attempts)
