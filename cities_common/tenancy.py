@@ -32,6 +32,10 @@ class CityRegistry:
                                     upsert=True)
         self._seen[city["slug"]] = time.monotonic()
 
+    def ping(self) -> None:
+        """Send ``ping`` to the service's MongoDB server; raise if it does not answer."""
+        self.collection.database.command("ping")
+
     def get(self, slug: str) -> dict | None:
         document = self.collection.find_one({"_id": slug})
         if document is not None:

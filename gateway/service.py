@@ -3,6 +3,7 @@
 import logging
 
 from nameko.dependency_providers import Config
+from nameko.exceptions import RemoteError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
@@ -48,6 +49,9 @@ class GatewayService(CatalogRoutes, SearchRoutes, RegistrationRoutes, BadgesRout
                 report[service] = "ok"
             except ServiceUnavailable as exc:
                 report[service] = exc.detail
+            except RemoteError as exc:
+                # The service runs but its own check failed, e.g. MongoDB is down.
+                report[service] = f"health check failed: {exc.exc_type}"
         healthy = all(value == "ok" for value in report.values())
         return (200 if healthy else 503), {"ok": healthy, "services": report}
 

@@ -45,6 +45,8 @@ class BadgesService(StaffEntrypoints, PublicEntrypoints, PortfolioEntrypoints):
 
     @rpc
     def health(self):
+        """Report the service up once its MongoDB server answers a ping."""
+        self.tenant.registry.ping()
         return {"service": self.name, "ok": True}
 
     @durable_event_handler("catalog", events.CITY_ONBOARDED)

@@ -46,6 +46,8 @@ class CatalogService(CityEntrypoints, OrganizationEntrypoints, OpportunityEntryp
 
     @rpc
     def health(self):
+        """Report the service up once its MongoDB server answers a ping."""
+        self.store.database.command("ping")
         return {"service": self.name, "ok": True}
 
     @rpc(expected_exceptions=EXPECTED)

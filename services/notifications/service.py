@@ -60,6 +60,8 @@ class NotificationsService:
 
     @rpc
     def health(self):
+        """Report the service up once its MongoDB server answers a ping."""
+        self.tenant.registry.ping()
         return {"service": self.name, "ok": True}
 
     # Events

@@ -48,6 +48,8 @@ class RegistrationService(EnrolmentEntrypoints, GuardianEntrypoints,
 
     @rpc
     def health(self):
+        """Report the service up once its MongoDB server answers a ping."""
+        self.tenant.registry.ping()
         return {"service": self.name, "ok": True}
 
     @durable_event_handler("catalog", events.CITY_ONBOARDED)

@@ -36,6 +36,8 @@ class SearchService:
 
     @rpc
     def health(self):
+        """Report the service up once its MongoDB server answers a ping."""
+        self.tenant.registry.ping()
         return {"service": self.name, "ok": True}
 
     @durable_event_handler("catalog", events.CITY_ONBOARDED)

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import time
 
 import pytest
 import requests
@@ -239,8 +240,16 @@ def test_webhook_retried_until_endpoint_recovers(platform):
         assert len(receiver.requests) == 3
         ids = {request["headers"]["webhook-id"] for request in receiver.requests}
         assert len(ids) == 1
-        deliveries = get(platform, f"/v1/cities/chicago/webhooks/{subscription['id']}"
-                                   "/deliveries").json()["deliveries"]
+        # The delivery is marked delivered after the endpoint's response
+        # arrives, so the receiver can see the request first.
+        deadline = time.monotonic() + 30
+        while True:
+            deliveries = get(platform, f"/v1/cities/chicago/webhooks/{subscription['id']}"
+                                       "/deliveries").json()["deliveries"]
+            if deliveries and deliveries[0]["status"] != "pending" \
+                    or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert [item["status"] for item in deliveries] == ["delivered"]
     finally:
         receiver.close()

@@ -117,8 +117,14 @@ def test_outage_loses_no_event(platform, receiver):
     assert set(webhook_ids_per_event) == expected
     assert all(len(ids) == 1 for ids in webhook_ids_per_event.values())
 
-    deliveries = call(platform, "GET", webhook_path(subscription, "/deliveries"),
-                      "outage-partner", status="delivered", limit=1000).json()
+    # Each delivery is marked delivered after the endpoint's response arrives,
+    # so the last few can lag behind what the receiver has seen.
+    def all_delivered():
+        found = call(platform, "GET", webhook_path(subscription, "/deliveries"),
+                     "outage-partner", status="delivered", limit=1000).json()
+        return found if len(found["deliveries"]) >= OUTAGE_EVENTS else None
+
+    deliveries = wait_until(all_delivered, 60, "every delivery was marked delivered")
     assert len(deliveries["deliveries"]) == OUTAGE_EVENTS
     stored = call(platform, "GET", webhook_path(subscription), "outage-partner").json()
     assert stored["status"] == "active"
