@@ -15,8 +15,8 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         values = context.current()
-        # A value passed with ``extra=`` wins, for code that runs outside a
-        # worker but knows the ids, such as the gateway's error responses.
+        # A value passed with ``extra=`` wins, because code outside a worker,
+        # such as the gateway's error responses, has the ids but no context.
         for name in ("city", "request_id", "event_id"):
             if getattr(record, name, None) in (None, "-"):
                 setattr(record, name, values.get(name, "-"))

@@ -33,7 +33,7 @@ class CityRegistry:
         self._seen[city["slug"]] = time.monotonic()
 
     def ping(self) -> None:
-        """Send ``ping`` to the service's MongoDB server; raise if it does not answer."""
+        """Send ``ping`` to the service's MongoDB server, raising when it fails or times out."""
         self.collection.database.command("ping")
 
     def get(self, slug: str) -> dict | None:

@@ -40,7 +40,7 @@ class GatewayService(CatalogRoutes, SearchRoutes, RegistrationRoutes, BadgesRout
 
     @http("GET", "/health")
     def health(self, request):
-        """Report whether every service answers; 503 names those that do not."""
+        """Report whether every service replies to its health check; 503 names those that fail."""
         report = {}
         for service in SERVICES:
             proxy = getattr(self, f"{service}_rpc")

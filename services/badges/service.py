@@ -45,7 +45,7 @@ class BadgesService(StaffEntrypoints, PublicEntrypoints, PortfolioEntrypoints):
 
     @rpc
     def health(self):
-        """Report the service up once its MongoDB server answers a ping."""
+        """Return the service status after a ping to its MongoDB server succeeds."""
         self.tenant.registry.ping()
         return {"service": self.name, "ok": True}
 

@@ -46,7 +46,7 @@ class CatalogService(CityEntrypoints, OrganizationEntrypoints, OpportunityEntryp
 
     @rpc
     def health(self):
-        """Report the service up once its MongoDB server answers a ping."""
+        """Return the service status after a ping to its MongoDB server succeeds."""
         self.store.database.command("ping")
         return {"service": self.name, "ok": True}
 

@@ -36,7 +36,7 @@ class SearchService:
 
     @rpc
     def health(self):
-        """Report the service up once its MongoDB server answers a ping."""
+        """Return the service status after a ping to its MongoDB server succeeds."""
         self.tenant.registry.ping()
         return {"service": self.name, "ok": True}
 
