@@ -78,3 +78,8 @@ class CityArchived(PlatformError):
 @deserialize_to_instance
 class Forbidden(PlatformError):
     """The acting account may not perform this action on this record."""
+
+
+@deserialize_to_instance
+class Unauthenticated(PlatformError):
+    """The caller's credential is missing, malformed, expired or revoked."""

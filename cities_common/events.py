@@ -34,6 +34,8 @@ YOUTH_ERASED = "youth_erased"
 PROGRAM_COMPLETED = "program_completed"
 BADGE_ISSUED = "badge_issued"
 BADGE_REVOKED = "badge_revoked"
+ACCOUNT_VERIFICATION_REQUESTED = "account_verification_requested"
+ACCOUNT_SETUP_REQUESTED = "account_setup_requested"
 
 _id = fields.String(required=True, validate=validate.Length(min=1, max=100))
 _slug = validate.Regexp(CITY_SLUG_PATTERN, error="must be a city slug such as 'chicago'")
@@ -207,6 +209,21 @@ class BadgeRevokedV1(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
+class AccountTokenIssuedV1(Schema):
+    """Payload of ``account_verification_requested`` and ``account_setup_requested``.
+
+    The identity service sends a single-use ``token`` for the consumer to e-mail to
+    ``email``: a sign-up's address to verify, or an invited person's link to set a
+    first password. It carries personal data and a secret; never log either.
+    """
+
+    city = fields.String(required=True, validate=_slug)
+    account_id = _id
+    email = fields.Email(required=True)
+    token = fields.String(required=True, validate=validate.Length(min=20, max=200))
+    locale = fields.String(required=True, validate=validate.OneOf(["en", "es"]))
+
+
 CONTRACTS: dict[tuple[str, int], type[Schema]] = {
     (CITY_ONBOARDED, 1): CitySchema,
     (CITY_ARCHIVED, 1): CityArchivedV1,
@@ -222,6 +239,8 @@ CONTRACTS: dict[tuple[str, int], type[Schema]] = {
     (PROGRAM_COMPLETED, 1): ProgramCompletedV1,
     (BADGE_ISSUED, 1): BadgeIssuedV1,
     (BADGE_REVOKED, 1): BadgeRevokedV1,
+    (ACCOUNT_VERIFICATION_REQUESTED, 1): AccountTokenIssuedV1,
+    (ACCOUNT_SETUP_REQUESTED, 1): AccountTokenIssuedV1,
 }
 
 CURRENT_VERSION = {event_type: 1 for event_type, _ in CONTRACTS}

@@ -53,6 +53,13 @@ ROUTES = [
           "handle_youth_registered"),
     Route("registration", events.REGISTRATION_CANCELLED, "notifications",
           "handle_registration_cancelled"),
+    Route("catalog", events.CITY_ONBOARDED, "identity", "handle_city_onboarded"),
+    Route("catalog", events.CITY_ARCHIVED, "identity", "handle_city_archived"),
+    Route("registration", events.YOUTH_ERASED, "identity", "handle_youth_erased"),
+    Route("identity", events.ACCOUNT_VERIFICATION_REQUESTED, "notifications",
+          "handle_account_verification_requested"),
+    Route("identity", events.ACCOUNT_SETUP_REQUESTED, "notifications",
+          "handle_account_setup_requested"),
 ]
 
 

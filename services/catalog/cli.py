@@ -9,6 +9,9 @@
 Each command talks to the running catalog service over RabbitMQ (``AMQP_URI``)
 through its own standalone ``ClusterRpcProxy``. A proxy is not safe to share
 between threads, so a caller that runs commands in threads needs one per thread.
+Onboarding with ``--admin-email`` also grants that person the city_admin role in
+the identity service, and a person without an account gets an e-mail with a link
+to set a password.
 Results are printed as JSON; errors go to stderr with exit status 1.
 """
 
@@ -83,8 +86,22 @@ def city_from_file(path: str, slug: str) -> dict:
 
 
 def onboard(args) -> dict:
+    """Onboard the city; grant its first admin the city_admin role in identity.
+
+    The result gains ``identity``: the admin's platform account id and, for a
+    person without a password yet, the ``setup_token`` that was also e-mailed.
+    """
+    request = city_request(args)
     with catalog() as rpc:
-        return rpc.onboard_city(city_request(args))
+        result = rpc.onboard_city(request)
+    admin = result.get("admin")
+    if admin:
+        slug = request["slug"]
+        config = {"AMQP_URI": load_settings().amqp_uri}
+        with ClusterRpcProxy(config, timeout=RPC_TIMEOUT_SECONDS) as proxy:
+            result["identity"] = proxy.identity.grant_by_email(
+                request["admin"]["email"], slug, "city_admin", slug, admin["id"])
+    return result
 
 
 def export_pages(rpc, slug: str) -> dict:

@@ -4,7 +4,8 @@ Event handlers only queue a message (``MailStore.queue``), so an SMTP outage
 delays e-mail but never the webhook fan-out or the event queues. Addresses are
 personal data: they are stored only where a message needs them, removed from a
 message once it is sent, and never logged. An unsubscribed address (per city) gets
-no further messages of any kind.
+no further messages, except the transactional ones that a person requests,
+such as a sign-up's verification link (``mail_templates.TRANSACTIONAL``).
 """
 
 import hashlib
@@ -20,7 +21,7 @@ import pymongo
 from pymongo.errors import DuplicateKeyError
 
 from services.notifications.engine import backoff_seconds
-from services.notifications.mail_templates import render
+from services.notifications.mail_templates import TRANSACTIONAL, render
 from services.notifications.settings import MailSettings
 from services.notifications.storage import utcnow
 
@@ -108,7 +109,8 @@ class MailStore:
             {"$set": {"unsubscribed_at": now}},
             return_document=pymongo.ReturnDocument.AFTER)
         if document is not None:
-            self.outbox.delete_many({"address_key": document["_id"]})
+            self.outbox.delete_many({"address_key": document["_id"],
+                                     "kind": {"$nin": sorted(TRANSACTIONAL)}})
         return document
 
     # The outbox
@@ -118,9 +120,9 @@ class MailStore:
         """Queue one message; return False if unsubscribed or queued before.
 
         ``reference`` (an event or endpoint id) makes the message id, so a
-        redelivered event queues it once.
+        redelivered event queues it once. Transactional kinds ignore unsubscribing.
         """
-        if self.is_unsubscribed(city, address):
+        if kind not in TRANSACTIONAL and self.is_unsubscribed(city, address):
             return False
         now = utcnow()
         try:
@@ -164,8 +166,9 @@ class MailStore:
             "last_error": error, "lease_token": None}})
 
 
-def build_message(settings: MailSettings, message: dict, unsubscribe_url: str
+def build_message(settings: MailSettings, message: dict, unsubscribe_url: str | None
                   ) -> EmailMessage:
+    """Build the e-mail; a transactional one gets None and no unsubscribe headers."""
     variables = {**message["variables"], "unsubscribe_url": unsubscribe_url}
     subject, body = render(message["kind"], message["language"], variables)
     email = EmailMessage()
@@ -173,9 +176,10 @@ def build_message(settings: MailSettings, message: dict, unsubscribe_url: str
     email["To"] = message["address"]
     email["Subject"] = subject
     email["Message-ID"] = f"<{message['_id'].replace(':', '.')}@citiesoflearning.org>"
-    # One-click unsubscribe as RFC 8058 defines it: a POST to the same URL.
-    email["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if unsubscribe_url is not None:
+        # One-click unsubscribe as RFC 8058 defines it: a POST to the same URL.
+        email["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email.set_content(body)
     # set_content replaces Content-* headers, so the language goes after it.
     email["Content-Language"] = message["language"]
@@ -246,11 +250,14 @@ class Postman:
 
     def _send(self, connection: smtplib.SMTP, message: dict) -> None:
         city = message["city"]
-        if self.store.is_unsubscribed(city, message["address"]):
-            self.store.finish(message, "unsubscribed")
-            return
-        token = self.store.unsubscribe_token(city, message["address"])
-        email = build_message(self.settings, message, self.unsubscribe_url(city, token))
+        unsubscribe_url = None
+        if message["kind"] not in TRANSACTIONAL:
+            if self.store.is_unsubscribed(city, message["address"]):
+                self.store.finish(message, "unsubscribed")
+                return
+            token = self.store.unsubscribe_token(city, message["address"])
+            unsubscribe_url = self.unsubscribe_url(city, token)
+        email = build_message(self.settings, message, unsubscribe_url)
         try:
             connection.send_message(email)
         except smtplib.SMTPException as exc:

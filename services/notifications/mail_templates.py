@@ -1,8 +1,11 @@
 """E-mail templates in English and Spanish, rendered with ``string.Template``.
 
-Each message is plain text and ends with the unsubscribe link. Missing variables
-raise ``KeyError``, so a template and its caller cannot drift apart unnoticed
-(``tests/unit/notifications/test_mail.py`` renders every template).
+Each message is plain text and ends with the unsubscribe link, except the
+``TRANSACTIONAL`` kinds: a person asks for those (a sign-up's verification link, an
+invited person's password link), so they are sent even to an unsubscribed address
+and end with a note on what to do if someone else asked. Missing variables raise
+``KeyError``, so a template and its caller cannot drift apart unnoticed
+(``tests/unit/notifications/test_notifications_mail.py`` renders every template).
 """
 
 from dataclasses import dataclass
@@ -62,6 +65,38 @@ TEMPLATES = {
         "activarlo con PATCH /v1/cities/$city/webhooks/$subscription_id "
         "{\"status\": \"active\"}; recupera lo que faltó con POST "
         "/v1/cities/$city/webhooks/$subscription_id/replay.\n"),
+    ("account_verification", "en"): _template(
+        "Confirm your e-mail address for Cities of Learning",
+        "Hello,\n\nTo finish creating your Cities of Learning account in "
+        "$city_name, confirm this e-mail address by opening the link below within "
+        "24 hours:\n\n$link\n"),
+    ("account_verification", "es"): _template(
+        "Confirma tu correo electrónico para Cities of Learning",
+        "Hola:\n\nPara terminar de crear tu cuenta de Cities of Learning en "
+        "$city_name, confirma esta dirección de correo abriendo el siguiente enlace "
+        "en las próximas 24 horas:\n\n$link\n"),
+    ("account_setup", "en"): _template(
+        "Set your Cities of Learning password",
+        "Hello,\n\nAn account on Cities of Learning in $city_name was created for "
+        "this e-mail address. Choose your password by opening the link below within "
+        "7 days:\n\n$link\n"),
+    ("account_setup", "es"): _template(
+        "Elige tu contraseña de Cities of Learning",
+        "Hola:\n\nSe creó una cuenta de Cities of Learning en $city_name para esta "
+        "dirección de correo. Elige tu contraseña abriendo el siguiente enlace en "
+        "los próximos 7 días:\n\n$link\n"),
+}
+
+TRANSACTIONAL = frozenset({"account_verification", "account_setup"})
+
+TRANSACTIONAL_FOOTER = {
+    "en": "\n--\nCities of Learning, $city_name\n"
+          "You receive this e-mail because this address was entered on Cities of "
+          "Learning. If that was not you, ignore it: nothing happens without the "
+          "link.\n",
+    "es": "\n--\nCities of Learning, $city_name\n"
+          "Recibes este correo porque alguien escribió esta dirección en Cities of "
+          "Learning. Si no fuiste tú, ignóralo: sin el enlace no pasa nada.\n",
 }
 
 KINDS = sorted({kind for kind, _ in TEMPLATES})
@@ -72,7 +107,7 @@ def render(kind: str, language: str, variables: dict) -> tuple[str, str]:
     if language not in LANGUAGES:
         language = DEFAULT_LANGUAGE
     template = TEMPLATES[(kind, language)]
+    footer = (TRANSACTIONAL_FOOTER if kind in TRANSACTIONAL else FOOTER)[language]
     subject = template.subject.substitute(variables)
-    body = template.body.substitute(variables) + Template(FOOTER[language]).substitute(
-        variables)
+    body = template.body.substitute(variables) + Template(footer).substitute(variables)
     return subject, body

@@ -13,7 +13,8 @@ def compose():
 
 
 def test_compose_has_every_service_and_gateway():
-    assert SERVICES == ["badges", "catalog", "notifications", "registration", "search"]
+    assert SERVICES == ["badges", "catalog", "identity", "notifications", "registration",
+                        "search"]
     assert set(SERVICES) | {"gateway"} <= set(compose())
 
 

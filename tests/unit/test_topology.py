@@ -5,12 +5,13 @@ from cities_common.topology import ROUTES, Route
 from gateway.service import GatewayService
 from services.badges.service import BadgesService
 from services.catalog.service import CatalogService
+from services.identity.service import IdentityService
 from services.notifications.service import NotificationsService
 from services.registration.service import RegistrationService
 from services.search.service import SearchService
 
 SERVICES = [CatalogService, SearchService, RegistrationService, BadgesService,
-            NotificationsService, GatewayService]
+            NotificationsService, IdentityService, GatewayService]
 
 
 def declared_routes():
