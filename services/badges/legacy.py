@@ -5,6 +5,9 @@ assertion with only its OB 2.0 document. The upgrade adds what the current code
 reads (issuer id, version, recipient salt and hash, status-list index,
 credential id) and is idempotent: it only touches documents without a version
 or without a recipient.
+
+Releases before city-scoped ids stored a record under its public id alone, so
+the upgrade first moves such records to ``<city>/<public id>`` (``record_key``).
 """
 
 import logging
@@ -12,24 +15,60 @@ import logging
 from pymongo.errors import DuplicateKeyError
 
 from services.badges.issuing import credential_id, provider_issuer_id
-from services.badges.storage import now
+from services.badges.storage import now, public_id, record_key
 
 logger = logging.getLogger(__name__)
 
 
 def upgrade(store) -> None:
+    moved = _move_to_city_keys(store)
     classes = list(store.badge_classes.find({"version": {"$exists": False}}))
     for document in classes:
         _upgrade_class(store, document)
     assertions = list(store.assertions.find({"recipient": {"$exists": False}}))
     for document in assertions:
         _upgrade_assertion(store, document)
-    if classes or assertions:
+    if moved or classes or assertions:
         logger.info(
-            "upgraded %s legacy badge classes and %s legacy assertions",
+            "upgraded %s legacy badge classes and %s legacy assertions; moved %s "
+            "records to city-scoped ids",
             len(classes),
             len(assertions),
+            moved,
         )
+
+
+def _move_to_city_keys(store) -> int:
+    """Move each record whose ``_id`` lacks its city to ``record_key``; count them.
+
+    A key from ``record_key`` always has a slash. The ids that older releases
+    stored (record ids checked by ``schemas.RECORD_ID``, or derived ones such as
+    ``bc-opp-...`` and ``ast-...``) have none. The copy is inserted before the
+    old document is deleted, so a stop in between loses nothing, and a copy that
+    another process inserted first is kept as it is.
+    """
+    moved = 0
+    for collection in (
+        store.issuers,
+        store.badge_classes,
+        store.badge_class_versions,
+        store.assertions,
+        store.endorsements,
+        store.playlists,
+        store.share_links,
+    ):
+        old = {"_id": {"$regex": "^[^/]*$"}, "city": {"$exists": True}}
+        for document in list(collection.find(old)):
+            old_id = document["_id"]
+            try:
+                collection.insert_one(
+                    {**document, "_id": record_key(document["city"], old_id)}
+                )
+            except DuplicateKeyError:
+                pass
+            collection.delete_one({"_id": old_id})
+            moved += 1
+    return moved
 
 
 def _upgrade_class(store, document: dict) -> None:
@@ -39,7 +78,8 @@ def _upgrade_class(store, document: dict) -> None:
     store.ensure_issuer(
         {"id": issuer_id, "city": city, "kind": "partner", "name": provider}
     )
-    title = document.get("name", "").removeprefix("Completed: ") or document["_id"]
+    class_id = public_id(document)
+    title = document.get("name", "").removeprefix("Completed: ") or class_id
     fields = {
         "issuer_id": issuer_id,
         "version": 1,
@@ -57,14 +97,9 @@ def _upgrade_class(store, document: dict) -> None:
         "updated_at": now(),
     }
     store.badge_classes.update_one({"_id": document["_id"]}, {"$set": fields})
-    snapshot = {**document, **fields}
+    snapshot = {**document, **fields, "id": class_id}
     snapshot.pop("_id")
-    try:
-        store.badge_class_versions.insert_one(
-            {"_id": f"{document['_id']}:v1", "class_id": document["_id"], **snapshot}
-        )
-    except DuplicateKeyError:
-        pass
+    store.insert_version(snapshot)
 
 
 def _upgrade_assertion(store, document: dict) -> None:
@@ -75,7 +110,8 @@ def _upgrade_assertion(store, document: dict) -> None:
     )
     hosted = document.get("open_badge") or {}
     recipient = hosted.get("recipient") or {}
-    assertion_url = hosted.get("id") or document["_id"]
+    identifier = public_id(document)
+    assertion_url = hosted.get("id") or identifier
     evidence = [
         {"url": item["id"]}
         for item in hosted.get("evidence", [])
@@ -85,7 +121,7 @@ def _upgrade_assertion(store, document: dict) -> None:
         {"_id": document["_id"]},
         {
             "$set": {
-                "source": document.get("completion_id") or document["_id"],
+                "source": document.get("completion_id") or identifier,
                 "issuer_id": issuer_id,
                 "badge_class_version": 1,
                 "recipient": {

@@ -26,6 +26,8 @@ ISSUER_KINDS = [
     "city",
 ]
 ENDORSER_KINDS = ["employer", "university", "school", "partner"]
+# The catalog organisation that owns an issuer or playlist; None for the city's.
+ORGANIZATION_ID = validate.Length(min=1, max=100)
 # A data URI must fit in the gateway's 64 KiB request body with the rest.
 MAX_IMAGE_URI = 60_000
 
@@ -58,9 +60,16 @@ def _text(max_length: int, required: bool = False, **kwargs):
 
 
 class IssuerRequestSchema(Schema):
-    """An issuer profile: a partner organisation, an endorser or the city itself."""
+    """An issuer profile: a partner organisation, an endorser or the city itself.
+
+    ``organization_id`` names the partner organisation that owns the issuer. Once
+    stored it never changes, and the city issuer has none.
+    """
 
     id = fields.String(load_default=None, validate=RECORD_ID)
+    organization_id = fields.String(
+        load_default=None, allow_none=True, validate=ORGANIZATION_ID
+    )
     name = _text(200, required=True)
     kind = fields.String(required=True, validate=validate.OneOf(ISSUER_KINDS))
     url = fields.String(load_default=None, allow_none=True, validate=URL)
@@ -73,6 +82,15 @@ class IssuerRequestSchema(Schema):
         if (data.get("kind") == "city") != (data.get("id") == "city"):
             raise ValidationError(
                 {"kind": ["only the issuer with id 'city' has the kind 'city'"]}
+            )
+        if data.get("id") == "city" and data.get("organization_id"):
+            raise ValidationError(
+                {
+                    "organization_id": [
+                        "must be omitted for the city issuer, which belongs to "
+                        "the city and not to an organisation"
+                    ]
+                }
             )
 
 
@@ -215,9 +233,15 @@ class EndorsementRequestSchema(Schema):
 
 
 class PlaylistRequestSchema(Schema):
-    """An ordered set of opportunities whose completion earns one badge."""
+    """An ordered set of opportunities whose completion earns one badge.
+
+    ``organization_id`` names the partner organisation that owns the playlist.
+    """
 
     id = fields.String(load_default=None, validate=RECORD_ID)
+    organization_id = fields.String(
+        load_default=None, allow_none=True, validate=ORGANIZATION_ID
+    )
     name = _text(200, required=True)
     description = _text(2000, required=True)
     opportunity_ids = fields.List(

@@ -14,6 +14,7 @@ from cities_common.handlers import EventInbox, consumes, durable_event_handler
 from cities_common.metrics import Metrics
 from cities_common.storage import MongoDatabase
 from cities_common.tenancy import Tenancy
+from services.badges.access import AccessFactsEntrypoints
 from services.badges.hosting import Hosting
 from services.badges.issuing import Issuance
 from services.badges.portfolio import PortfolioEntrypoints
@@ -25,12 +26,15 @@ from services.badges.urls import BadgeUrls
 logger = logging.getLogger(__name__)
 
 
-class BadgesService(StaffEntrypoints, PublicEntrypoints, PortfolioEntrypoints):
+class BadgesService(
+    StaffEntrypoints, PublicEntrypoints, PortfolioEntrypoints, AccessFactsEntrypoints
+):
     """Issues badges on ``program_completed``, by staff award and for playlists.
 
     Dispatches ``badge_issued`` and ``badge_revoked``. The RPCs live in the
     mixins: ``staff`` (issuers, classes, awards), ``public`` (hosted documents,
-    verification) and ``portfolio`` (a youth's badges).
+    verification), ``portfolio`` (a youth's badges) and ``access`` (the owner
+    facts the gateway checks).
     """
 
     name = "badges"

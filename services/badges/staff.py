@@ -2,7 +2,9 @@
 endorsements and playlists.
 
 The gateway will authenticate staff and check that they act for the issuer
-concerned; this service trusts the gateway, as every service here does.
+concerned; this service trusts the gateway, as every service here does. It still
+keeps an issuer's owning organisation from changing, and an organisation's
+playlist from awarding another owner's badge class.
 """
 
 import hashlib
@@ -12,14 +14,20 @@ import uuid
 from marshmallow import ValidationError
 from cities_common.rpc import rpc
 
-from cities_common.errors import Conflict, InvalidInput, NotFound, UnknownCity
+from cities_common.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    UnknownCity,
+)
 from services.badges import schemas
 from services.badges.issuing import CITY_ISSUER_ID, NO_BADGE, slug
 from services.badges.storage import now
 
 logger = logging.getLogger(__name__)
 
-EXPECTED = (Conflict, InvalidInput, NotFound, UnknownCity)
+EXPECTED = (Conflict, Forbidden, InvalidInput, NotFound, UnknownCity)
 
 
 def load(schema, payload, message: str) -> dict:
@@ -61,7 +69,12 @@ class StaffEntrypoints:
 
     @rpc(expected_exceptions=EXPECTED)
     def save_issuer(self, request):
-        """Create or update an issuer profile; returns it with ``created``."""
+        """Create or update an issuer profile; returns it with ``created``.
+
+        The first ``organization_id`` given makes that organisation the owner, and
+        a save without one keeps the owner. Raises ``Forbidden`` when the issuer
+        belongs to another organisation.
+        """
         city = self.tenant.city
         issuer = load(schemas.IssuerRequestSchema, request, "invalid issuer")
         if issuer["id"] is None:
@@ -69,10 +82,33 @@ class StaffEntrypoints:
             issuer["id"] = f"org-{slug(issuer['name'])}-{digest}"
         if issuer["id"] == CITY_ISSUER_ID:
             self.issuance(city).city_issuer()
-        created = self.store.get_issuer(city, issuer["id"]) is None
+        existing = self.store.get_issuer(city, issuer["id"])
+        self.require_issuer_owner(city, existing, issuer["organization_id"])
+
         stored = self.store.save_issuer({**issuer, "city": city})
-        logger.info("%s issuer %s", "created" if created else "updated", issuer["id"])
-        return {**self.issuer_summary(city, stored), "created": created}
+        if stored is None:
+            self.issuer_not_saved(city, issuer)
+
+        logger.info(
+            "%s issuer %s", "updated" if existing else "created", issuer["id"]
+        )
+        return {**self.issuer_summary(city, stored), "created": existing is None}
+
+    def issuer_not_saved(self, city, issuer):
+        """Raise ``Forbidden`` or ``Conflict``, whichever explains the failed save."""
+        current = self.store.get_issuer(city, issuer["id"])
+        self.require_issuer_owner(city, current, issuer["organization_id"])
+        raise Conflict(f"issuer {issuer['id']} changed while it was saved; retry")
+
+    def require_issuer_owner(self, city, issuer, organization_id):
+        """Raise ``Forbidden`` if saving would move ``issuer`` to another owner."""
+        owner = (issuer or {}).get("organization_id")
+        if owner and organization_id and owner != organization_id:
+            raise Forbidden(
+                f"issuer {issuer['id']} in {city} belongs to organisation {owner}, "
+                f"not {organization_id}, and an issuer's organisation never "
+                "changes; save your issuer under another id or name"
+            )
 
     @rpc(expected_exceptions=EXPECTED)
     def list_issuers(self):
@@ -306,12 +342,14 @@ class StaffEntrypoints:
             raise Conflict(f"playlist {playlist_id!r} already exists in {city}")
         if request["badge_class_id"]:
             badge_class = self.require_class(city, request["badge_class_id"])
+            self.require_class_owner(city, badge_class, request["organization_id"])
         else:
             badge_class = self.playlist_class(city, playlist_id, request)
         playlist = self.store.create_playlist(
             {
                 "id": playlist_id,
                 "city": city,
+                "organization_id": request["organization_id"],
                 "name": request["name"],
                 "description": request["description"],
                 "opportunity_ids": request["opportunity_ids"],
@@ -382,3 +420,22 @@ class StaffEntrypoints:
         if badge_class is None:
             raise NotFound(f"badge class {class_id!r} not found in {city}")
         return badge_class
+
+    def issuer_owner(self, city, issuer_id):
+        """Return the organisation owning an issuer; None when no organisation does."""
+        issuer = self.store.get_issuer(city, str(issuer_id))
+        return (issuer or {}).get("organization_id")
+
+    def require_class_owner(self, city, badge_class, organization_id):
+        """Raise ``Forbidden`` unless an organisation's playlist uses its own class."""
+        if organization_id is None:
+            return
+        owner = self.issuer_owner(city, badge_class["issuer_id"])
+        if owner == organization_id:
+            return
+        owner_name = f"organisation {owner}" if owner else "the city"
+        raise Forbidden(
+            f"badge class {badge_class['id']} belongs to {owner_name}, not to "
+            f"organisation {organization_id}; name one of your own badge classes, "
+            "or omit badge_class_id to have the city issue the playlist's badge"
+        )

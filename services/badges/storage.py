@@ -5,6 +5,11 @@ it: issuers, badge classes and their immutable versions, badge rules, recorded
 completions, assertions, endorsements, playlists, share links, counters and the
 signing keys. Invariants rest on ``_id`` uniqueness and single-document atomic
 updates, which FerretDB 1.x and MongoDB both provide.
+
+Cities reuse public ids (each has an issuer ``city``), so a record is stored
+under ``_id`` ``<city>/<public id>`` (``record_key``), and read methods return
+the public id as ``id``. Rules, completions, counters and keys have
+``<city>:...`` ids of their own.
 """
 
 import hashlib
@@ -32,25 +37,42 @@ def assertion_id(city: str, source_key: str) -> str:
     return f"ast-{digest[:20]}"
 
 
+def record_key(city: str, public_id: str) -> str:
+    """Return the ``_id`` of a city's record, unambiguous as slugs have no slash."""
+    return f"{city}/{public_id}"
+
+
+def public_id(document: dict) -> str:
+    """Return the public id of a stored document (its ``_id`` without the city)."""
+    return document["_id"].removeprefix(f"{document['city']}/")
+
+
 def _public(document: dict | None) -> dict | None:
     if document is None:
         return None
     public = {key: value for key, value in document.items() if key != "_id"}
-    public["id"] = document["_id"]
+    public["id"] = public_id(document)
     return public
+
+
+def _version_key(city: str, class_id: str, version: int) -> str:
+    return f"{record_key(city, class_id)}:v{int(version)}"
 
 
 def _version_document(record: dict) -> dict:
     snapshot = {k: v for k, v in record.items() if k != "id"}
     return {
-        "_id": f"{record['id']}:v{record['version']}",
+        "_id": _version_key(record["city"], record["id"], record["version"]),
         "class_id": record["id"],
         **snapshot,
     }
 
 
 def _stored(record: dict) -> dict:
-    return {"_id": record["id"], **{k: v for k, v in record.items() if k != "id"}}
+    return {
+        "_id": record_key(record["city"], record["id"]),
+        **{k: v for k, v in record.items() if k != "id"},
+    }
 
 
 def upsert(operation, *args, **kwargs):
@@ -118,25 +140,43 @@ class BadgeStore:
 
     # Issuers ---------------------------------------------------------------
 
-    def save_issuer(self, issuer: dict) -> dict:
-        """Create or replace an issuer profile; keep its creation time."""
+    def save_issuer(self, issuer: dict) -> dict | None:
+        """Create or replace an issuer profile; keep its creation time and owner.
+
+        An ``organization_id`` of None leaves the stored one as it is. Another
+        organisation's id matches no document, so the owner never changes. Returns
+        None when the city's issuer under this id belongs to another organisation.
+        """
         changes = {k: v for k, v in issuer.items() if k not in ("id", "created_at")}
-        stored = upsert(
-            self.issuers.find_one_and_update,
-            {"_id": issuer["id"], "city": issuer["city"]},
-            {
-                "$set": {**changes, "updated_at": now()},
-                "$setOnInsert": {"created_at": now()},
-            },
-            return_document=pymongo.ReturnDocument.AFTER,
-        )
+        city = issuer["city"]
+        query = {"_id": record_key(city, issuer["id"]), "city": city}
+        if changes.get("organization_id") is None:
+            changes.pop("organization_id", None)
+        else:
+            # ``None`` in ``$in`` also matches an issuer without the field, on
+            # FerretDB too (``test_issuer_owner_set_once`` in
+            # ``tests/e2e/test_badges_store.py``).
+            query["organization_id"] = {"$in": [None, changes["organization_id"]]}
+        try:
+            stored = upsert(
+                self.issuers.find_one_and_update,
+                query,
+                {
+                    "$set": {**changes, "updated_at": now()},
+                    "$setOnInsert": {"created_at": now()},
+                },
+                return_document=pymongo.ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            # The query matched nothing, and inserting met the existing ``_id``.
+            return None
         return _public(stored)
 
     def ensure_issuer(self, issuer: dict) -> dict:
         """Insert an issuer profile unless its id exists; return the stored profile."""
         upsert(
             self.issuers.update_one,
-            {"_id": issuer["id"], "city": issuer["city"]},
+            {"_id": record_key(issuer["city"], issuer["id"]), "city": issuer["city"]},
             {
                 "$setOnInsert": {
                     **{k: v for k, v in issuer.items() if k != "id"},
@@ -147,7 +187,9 @@ class BadgeStore:
         return self.get_issuer(issuer["city"], issuer["id"])
 
     def get_issuer(self, city: str, issuer_id: str) -> dict | None:
-        return _public(self.issuers.find_one({"_id": issuer_id, "city": city}))
+        return _public(
+            self.issuers.find_one({"_id": record_key(city, issuer_id), "city": city})
+        )
 
     def list_issuers(self, city: str) -> list[dict]:
         return [
@@ -171,7 +213,7 @@ class BadgeStore:
             self.badge_classes.insert_one(_stored(record))
         except DuplicateKeyError:
             return self.get_badge_class(badge_class["city"], badge_class["id"]), False
-        self._insert_version(record)
+        self.insert_version(record)
         return record, True
 
     def update_badge_class(
@@ -212,33 +254,37 @@ class BadgeStore:
         if snapshot is None:
             return None
         updated = self.badge_classes.find_one_and_update(
-            {"_id": class_id, "city": city, "version": from_version},
+            {"_id": record_key(city, class_id), "city": city, "version": from_version},
             {"$set": {k: v for k, v in snapshot.items() if k != "id"}},
             return_document=pymongo.ReturnDocument.AFTER,
         )
         return _public(updated)
 
-    def _insert_version(self, record: dict) -> None:
+    def insert_version(self, record: dict) -> None:
+        """Store the snapshot of ``record``'s version unless it is stored already."""
         try:
             self.badge_class_versions.insert_one(_version_document(record))
         except DuplicateKeyError:
             pass
 
     def get_badge_class(self, city: str, class_id: str) -> dict | None:
-        return _public(self.badge_classes.find_one({"_id": class_id, "city": city}))
+        document = self.badge_classes.find_one(
+            {"_id": record_key(city, class_id), "city": city}
+        )
+        return _public(document)
 
     def get_badge_class_version(
         self, city: str, class_id: str, version: int
     ) -> dict | None:
         """Return one version, or the current class when its snapshot is missing."""
         document = self.badge_class_versions.find_one(
-            {"_id": f"{class_id}:v{int(version)}", "city": city}
+            {"_id": _version_key(city, class_id, version), "city": city}
         )
         if document is None:
             current = self.get_badge_class(city, class_id)
             return current if current and current["version"] == int(version) else None
         document.pop("class_id", None)
-        document["_id"] = class_id
+        document["_id"] = record_key(city, class_id)
         return _public(document)
 
     def list_badge_classes(self, city: str, issuer_id: str | None = None) -> list[dict]:
@@ -319,10 +365,15 @@ class BadgeStore:
         return assertion, True
 
     def mark(self, city: str, identifier: str, **fields) -> None:
-        self.assertions.update_one({"_id": identifier, "city": city}, {"$set": fields})
+        self.assertions.update_one(
+            {"_id": record_key(city, identifier), "city": city}, {"$set": fields}
+        )
 
     def get_assertion(self, city: str, identifier: str) -> dict | None:
-        return _public(self.assertions.find_one({"_id": identifier, "city": city}))
+        document = self.assertions.find_one(
+            {"_id": record_key(city, identifier), "city": city}
+        )
+        return _public(document)
 
     def list_for_youth(self, city: str, youth_id: str) -> list[dict]:
         cursor = self.assertions.find(
@@ -333,7 +384,11 @@ class BadgeStore:
     def revoke(self, city: str, identifier: str, reason: str) -> dict | None:
         """Revoke an unrevoked assertion; ``None`` when it was already revoked."""
         updated = self.assertions.find_one_and_update(
-            {"_id": identifier, "city": city, "revoked": {"$ne": True}},
+            {
+                "_id": record_key(city, identifier),
+                "city": city,
+                "revoked": {"$ne": True},
+            },
             {
                 "$set": {
                     "revoked": True,
@@ -380,7 +435,7 @@ class BadgeStore:
         self, city: str, youth_id: str, identifier: str, public: bool
     ) -> dict | None:
         updated = self.assertions.find_one_and_update(
-            {"_id": identifier, "city": city, "youth_id": youth_id},
+            {"_id": record_key(city, identifier), "city": city, "youth_id": youth_id},
             {"$set": {"public": bool(public)}},
             return_document=pymongo.ReturnDocument.AFTER,
         )
@@ -395,7 +450,10 @@ class BadgeStore:
             return endorsement, True
         except DuplicateKeyError:
             updated = self.endorsements.find_one_and_update(
-                {"_id": endorsement["id"], "city": endorsement["city"]},
+                {
+                    "_id": record_key(endorsement["city"], endorsement["id"]),
+                    "city": endorsement["city"],
+                },
                 {"$set": {"comment": endorsement["comment"], "updated_at": now()}},
                 return_document=pymongo.ReturnDocument.AFTER,
             )
@@ -403,7 +461,9 @@ class BadgeStore:
 
     def get_endorsement(self, city: str, endorsement_id: str) -> dict | None:
         return _public(
-            self.endorsements.find_one({"_id": endorsement_id, "city": city})
+            self.endorsements.find_one(
+                {"_id": record_key(city, endorsement_id), "city": city}
+            )
         )
 
     def endorsements_of(
@@ -422,7 +482,10 @@ class BadgeStore:
         return playlist
 
     def get_playlist(self, city: str, playlist_id: str) -> dict | None:
-        return _public(self.playlists.find_one({"_id": playlist_id, "city": city}))
+        document = self.playlists.find_one(
+            {"_id": record_key(city, playlist_id), "city": city}
+        )
+        return _public(document)
 
     def list_playlists(self, city: str) -> list[dict]:
         return [
@@ -455,7 +518,7 @@ class BadgeStore:
 
     def revoke_share_link(self, city: str, youth_id: str, link_id: str) -> bool:
         result = self.share_links.update_one(
-            {"_id": link_id, "city": city, "youth_id": youth_id},
+            {"_id": record_key(city, link_id), "city": city, "youth_id": youth_id},
             {"$set": {"revoked": True, "revoked_at": now()}},
         )
         return result.matched_count == 1

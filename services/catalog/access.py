@@ -5,12 +5,20 @@ active, belongs to the city and has the right role. Moderators are the city's
 administrators and the members of its anchor organisation. A partner's members act
 on their own organisation only.
 
-NOTE: nothing yet proves that the caller is the account it names. The gateway
-passes the ``X-Account-Id`` header through until it authenticates callers.
+The gateway authenticates the caller and passes the catalog account that the
+caller's identity grant names in this city; the catalog trusts that id.
+
+``access_facts`` goes the other way: it tells the gateway which organisation owns
+an opportunity, so the gateway can check its own callers before calling.
 """
 
+from cities_common.access_facts import check_request
 from cities_common.errors import Forbidden, NotFound
+from cities_common.rpc import rpc
 from services.catalog.directory import CITY_ADMIN, MEMBER_ACTIVE
+from services.catalog.organizations import membership_status
+
+FACT_KINDS = ("opportunity", "organization")
 
 
 class Actor:
@@ -60,7 +68,8 @@ def resolve_actor(store, city: str, account_id) -> Actor:
     An account of another city is treated as unknown, so its id reveals nothing.
     """
     if not account_id:
-        raise Forbidden("no acting account given: send the X-Account-Id header")
+        raise Forbidden("no acting account given: sign in as a staff member or "
+                        "administrator of the city")
     account = store.accounts.get(city, str(account_id))
     if account is None:
         raise Forbidden(f"account {str(account_id)[:40]!r} is not an account of {city}")
@@ -74,3 +83,26 @@ def resolve_actor(store, city: str, account_id) -> Actor:
             raise NotFound(f"organisation {account['organization_id']} of account "
                            f"{account['id']} not found in {city}")
     return Actor(account, organization)
+
+
+class AccessFactsEntrypoints:
+    """Mixed into ``CatalogService``: the owner of an opportunity or organisation."""
+
+    @rpc
+    def access_facts(self, kind, record_id):
+        """Return the ids and status the gateway checks access against.
+
+        Any status counts, drafts included. Raises ``InvalidInput`` for an unknown
+        ``kind`` and ``NotFound`` when the context city has no such record.
+        """
+        record_id = check_request(kind, record_id, FACT_KINDS)
+        city = self._city()
+        if kind == "opportunity":
+            opportunity = self._opportunity(city, record_id)
+            return {"opportunity_id": opportunity["id"],
+                    "organization_id": opportunity.get("organization_id"),
+                    "status": opportunity["status"]}
+        organization = self._organization(city, record_id)
+        return {"organization_id": organization["id"], "kind": organization["kind"],
+                "anchor": bool(organization.get("anchor")),
+                "membership": membership_status(organization)}

@@ -1,10 +1,10 @@
 """The catalog service: cities, partner organisations and their opportunities.
 
 Entrypoints live in one mixin per concept (``cities``, ``organizations``,
-``opportunities``); this class adds the dependencies and the import. Every
-entrypoint except onboarding, the city list and archiving works on the city in the
-worker's context data, and rejects a call whose city is missing, unknown or
-archived.
+``opportunities``, and ``access`` for the owner facts the gateway checks); this
+class adds the dependencies and the import. Every entrypoint except onboarding,
+the city list and archiving works on the city in the worker's context data, and
+rejects a call whose city is missing, unknown or archived.
 """
 
 import logging
@@ -18,7 +18,7 @@ from cities_common.errors import InvalidInput
 from cities_common.metrics import Metrics
 from cities_common.storage import MongoDatabase
 from services.catalog import lifecycle
-from services.catalog.access import resolve_actor
+from services.catalog.access import AccessFactsEntrypoints, resolve_actor
 from services.catalog.cities import CityEntrypoints
 from services.catalog.exceptions import EXPECTED
 from services.catalog.opportunities import OpportunityEntrypoints
@@ -34,7 +34,8 @@ IMPORT_SCHEMAS = {"opportunities": ImportedOpportunitySchema,
                   "organizations": ImportedOrganizationSchema}
 
 
-class CatalogService(CityEntrypoints, OrganizationEntrypoints, OpportunityEntrypoints):
+class CatalogService(CityEntrypoints, OrganizationEntrypoints, OpportunityEntrypoints,
+                     AccessFactsEntrypoints):
     """Owns cities, organisations and opportunities, and announces their changes."""
 
     name = "catalog"

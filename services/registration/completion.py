@@ -3,8 +3,8 @@
 Partner staff record attendance per session occurrence. A registration completes
 either when its attendance meets the opportunity's completion rule (at least N
 sessions attended) or when staff sign it off. Either way ``program_completed`` is
-dispatched once. Staff calls carry the acting account id (``actor``) that the
-gateway takes from the ``X-Account-Id`` header.
+dispatched once. Staff calls carry the acting account id (``actor``) of the
+signed-in staff member, whom the gateway has checked.
 """
 
 import logging

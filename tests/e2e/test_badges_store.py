@@ -7,7 +7,7 @@ import pymongo
 import pytest
 
 from services.badges.keys import EDDSA, RS256, KeyRing
-from services.badges.storage import BadgeStore, assertion_id
+from services.badges.storage import BadgeStore, assertion_id, record_key
 
 pytestmark = pytest.mark.e2e
 
@@ -150,6 +150,9 @@ def test_legacy_records_upgraded_once(database):
     assert assertion["status_index"] == 0
     assert assertion["credential_id"].startswith("urn:uuid:")
     assert assertion["source"] == "cmp-reg-1"
+    assert assertion["id"] == "ast-legacy"
+    assert database["assertions"].count_documents({"_id": "ast-legacy"}) == 0
+    assert database["badge_classes"].count_documents({"_id": "bc-opp-1"}) == 0
 
 
 def test_concurrent_class_creation_one_wins(database):
@@ -172,7 +175,7 @@ def test_stalled_class_edit_rolled_forward(database):
     database["badge_class_versions"].insert_one(
         {
             **CLASS,
-            "_id": "bc-maker:v2",
+            "_id": f"{record_key('chicago', 'bc-maker')}:v2",
             "class_id": "bc-maker",
             "version": 2,
             "name": "Edited before a crash",
@@ -181,3 +184,45 @@ def test_stalled_class_edit_rolled_forward(database):
     assert store.update_badge_class("chicago", "bc-maker", {"name": "Late"}, 1) is None
     current = store.get_badge_class("chicago", "bc-maker")
     assert (current["version"], current["name"]) == (2, "Edited before a crash")
+
+
+def test_issuer_owner_set_once(database):
+    store = BadgeStore(database)
+    issuer = {"id": "robots", "city": "chicago", "kind": "partner", "name": "Robots"}
+    store.save_issuer(issuer)
+    first_owner = store.save_issuer({**issuer, "organization_id": "org-lab"})
+    renamed = store.save_issuer(
+        {**issuer, "name": "Robot Lab", "organization_id": None}
+    )
+    other_owner = store.save_issuer({**issuer, "organization_id": "org-other"})
+    assert first_owner["organization_id"] == "org-lab"
+    assert renamed["name"] == "Robot Lab"
+    assert renamed["organization_id"] == "org-lab"
+    assert other_owner is None
+    assert store.get_issuer("chicago", "robots")["organization_id"] == "org-lab"
+
+
+def test_cities_share_public_ids(database):
+    store = BadgeStore(database)
+    store.ensure_indexes()
+    for city in ("chicago", "dallas"):
+        for issuer_id in ("city", "org-x"):
+            store.ensure_issuer(
+                {"id": issuer_id, "city": city, "kind": "partner", "name": city}
+            )
+        store.save_issuer(
+            {"id": "org-y", "city": city, "name": city, "organization_id": city}
+        )
+        _, created = store.create_badge_class(
+            {**CLASS, "id": "bc-maker", "city": city, "name": city}
+        )
+        assert created
+        store.create_playlist({"id": "pl-makers", "city": city, "name": city})
+    for city in ("chicago", "dallas"):
+        issuers = store.list_issuers(city)
+        assert [issuer["id"] for issuer in issuers] == ["city", "org-x", "org-y"]
+        assert {issuer["name"] for issuer in issuers} == {city}
+        assert store.get_issuer(city, "org-y")["organization_id"] == city
+        assert store.get_badge_class(city, "bc-maker")["name"] == city
+        assert store.get_badge_class_version(city, "bc-maker", 1)["name"] == city
+        assert [item["name"] for item in store.list_playlists(city)] == [city]

@@ -450,3 +450,55 @@ def test_register_fills_seats_of_raised_capacity(platform):
     assert statuses == ["confirmed", "confirmed"]
     promoted = platform.sent(events.WAITLIST_PROMOTED)
     assert [item["data"]["sequence"] for item in promoted] == [3, 4]
+
+
+def test_access_facts_registration(platform):
+    registration = platform.register()
+    assert platform.service.access_facts("registration", registration["id"]) == {
+        "registration_id": registration["id"], "youth_id": registration["youth_id"],
+        "opportunity_id": "opp-1"}
+
+
+def test_access_facts_youth(platform):
+    youth = platform.service.create_youth(CHILD)
+    assert platform.service.access_facts("youth", youth["id"]) == {
+        "youth_id": youth["id"]}
+
+
+def test_access_facts_erasure_keeps_youth(platform):
+    youth = platform.service.create_youth(TEEN)
+    erasure = platform.service.erase_youth(youth["id"])
+    assert platform.service.access_facts("erasure", erasure["id"]) == {
+        "erasure_id": erasure["id"], "youth_id": youth["id"]}
+    with pytest.raises(NotFound):
+        platform.service.access_facts("youth", youth["id"])
+
+
+@pytest.mark.parametrize("kind", ["registration", "youth", "erasure"])
+def test_access_facts_unknown_record_not_found(platform, kind):
+    with pytest.raises(NotFound) as caught:
+        platform.service.access_facts(kind, "reg-missing")
+    assert str(caught.value) == f"{kind} 'reg-missing' not found in chicago"
+
+
+def test_access_facts_other_city_not_found(platform):
+    registration = platform.register()
+    erasure = platform.service.erase_youth(platform.register()["youth_id"])
+    dallas = platform.in_city("dallas")
+    for kind, record_id in [("registration", registration["id"]),
+                            ("youth", registration["youth_id"]),
+                            ("erasure", erasure["id"])]:
+        with pytest.raises(NotFound):
+            dallas.access_facts(kind, record_id)
+
+
+@pytest.mark.parametrize("kind, record_id, field", [
+    ("guardian", "yth-1", "kind"), (None, "yth-1", "kind"),
+    ("youth", "", "record_id"), ("youth", "y" * 101, "record_id"),
+])
+def test_access_facts_rejects_request(platform, kind, record_id, field):
+    with pytest.raises(InvalidInput) as caught:
+        platform.service.access_facts(kind, record_id)
+    assert list(caught.value.errors) == [field]
+    if field == "kind":
+        assert "registration, youth, erasure" in str(caught.value)

@@ -126,7 +126,13 @@ class FakeBadgeStore:
     # Staff and portfolio methods -----------------------------------------------
 
     def save_issuer(self, issuer):
-        self.issuers[issuer["id"]] = {**self.issuers.get(issuer["id"], {}), **issuer}
+        stored = self.issuers.get(issuer["id"], {})
+        owner = issuer.get("organization_id")
+        if owner is None:
+            issuer = {k: v for k, v in issuer.items() if k != "organization_id"}
+        elif stored.get("organization_id") not in (None, owner):
+            return None
+        self.issuers[issuer["id"]] = {**stored, **issuer}
         return self.issuers[issuer["id"]]
 
     def list_issuers(self, city):

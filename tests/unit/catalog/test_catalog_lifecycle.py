@@ -351,3 +351,67 @@ def test_export_pages_cover_every_record(chicago):
     assert seen == ids
     accounts = chicago.export_city("chicago", "accounts")["records"]
     assert all("token_hash" not in account for account in accounts)
+
+
+def test_access_facts_draft_opportunity(chicago):
+    organization, partner = invite_partner(chicago)
+    created = draft(chicago, organization["id"], partner)
+    assert chicago.access_facts("opportunity", created["id"]) == {
+        "opportunity_id": created["id"], "organization_id": organization["id"],
+        "status": "draft"}
+
+
+def test_access_facts_imported_opportunity_unowned(chicago, catalog_db):
+    chicago.import_records("opportunities", [{
+        "source": "test-source", "source_id": "1", "city": "chicago",
+        "title": "Robot Club", "provider": {"name": "Chicago Public Library"},
+        "format": "in_person", "status": "published", "description": "Robots",
+        "locations": [{"lat": 41.8763, "lon": -87.6281}]}])
+    (imported,) = catalog_db.list("opportunities", "chicago")
+    assert chicago.access_facts("opportunity", imported["id"]) == {
+        "opportunity_id": imported["id"], "organization_id": None,
+        "status": "published"}
+
+
+def test_access_facts_partner_organization(chicago):
+    organization, _ = invite_partner(chicago, approve=False)
+    assert chicago.access_facts("organization", organization["id"]) == {
+        "organization_id": organization["id"], "kind": "museum", "anchor": False,
+        "membership": "pending"}
+
+
+def test_access_facts_anchor_organization(chicago, catalog_db):
+    (anchor,) = catalog_db.list("organizations", "chicago", kind="anchor")
+    assert chicago.access_facts("organization", anchor["id"]) == {
+        "organization_id": anchor["id"], "kind": "anchor", "anchor": True,
+        "membership": "approved"}
+
+
+@pytest.mark.parametrize("kind, name", [
+    ("opportunity", "opportunity"), ("organization", "organisation"),
+])
+def test_access_facts_unknown_record_not_found(chicago, kind, name):
+    with pytest.raises(NotFound) as caught:
+        chicago.access_facts(kind, "opp-missing")
+    assert str(caught.value) == f"{name} 'opp-missing' not found in chicago"
+
+
+def test_access_facts_other_city_not_found(chicago, catalog_for):
+    organization, partner = invite_partner(chicago)
+    created = draft(chicago, organization["id"], partner)
+    dallas = catalog_for("dallas")
+    dallas.onboard_city(seed_city("dallas"))
+    with pytest.raises(NotFound):
+        dallas.access_facts("opportunity", created["id"])
+    with pytest.raises(NotFound):
+        dallas.access_facts("organization", organization["id"])
+
+
+@pytest.mark.parametrize("kind, record_id, field", [
+    ("opportunities", "opp-1", "kind"), (None, "opp-1", "kind"),
+    ("opportunity", "", "record_id"), ("opportunity", None, "record_id"),
+])
+def test_access_facts_rejects_request(chicago, kind, record_id, field):
+    with pytest.raises(InvalidInput) as caught:
+        chicago.access_facts(kind, record_id)
+    assert list(caught.value.errors) == [field]
