@@ -20,10 +20,14 @@ from werkzeug.wrappers import Request, Response
 
 from cities_common.context import CITY_KEY, REQUEST_ID_KEY
 from gateway.errors import TABLE, BadRequest, problem_response
+from gateway.headers import Cors, SecurityHeaders
+from gateway.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# WSGI environ key of the request id chosen for the request.
+REQUEST_ID_ENVIRON = "gateway.request_id"
 # Connections the kernel queues for the gateway before it accepts them.
 LISTEN_BACKLOG = 2048
 
@@ -44,7 +48,14 @@ def check_path_values(values: dict) -> None:
 
 
 def request_id_from(request) -> str:
-    """Reuse the caller's request id when it is a plain token; otherwise make one."""
+    """Reuse the caller's request id when it is a plain token; otherwise make one.
+
+    ``ProblemWsgiApp`` picks the id first and keeps it in the WSGI environ, so the
+    handler's worker and the response headers carry the same id.
+    """
+    chosen = request.environ.get(REQUEST_ID_ENVIRON)
+    if chosen:
+        return chosen
     given = request.headers.get(REQUEST_ID_HEADER, "")
     if 8 <= len(given) <= 64 and given.replace("-", "").isalnum():
         return given
@@ -61,7 +72,19 @@ CLIENT_ERRORS = tuple(error for error, (status, _, _) in TABLE.items() if status
 
 
 class ProblemWsgiApp(WsgiApp):
-    """The WSGI app of nameko's web server, answering routing errors as problem+json."""
+    """The WSGI app of nameko's web server: rate limits, routing and response headers.
+
+    Every response passes through ``__call__``, including problem responses for
+    unknown paths and methods, preflight responses and 429s. So the security,
+    CORS and ``RateLimit-*`` headers are added here.
+    """
+
+    def __init__(self, server):
+        super().__init__(server)
+        config = server.container.config
+        self.rate_limiter = RateLimiter.from_config(config)
+        self.security_headers = SecurityHeaders.from_config(config)
+        self.cors = Cors.from_config(config)
 
     def __call__(self, environ, start_response):
         # eventlet's server decodes chunked request bodies but does not tell
@@ -69,16 +92,35 @@ class ProblemWsgiApp(WsgiApp):
         if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
             environ["wsgi.input_terminated"] = True
         request = Request(environ, shallow=True)
-        adapter = self.url_map.bind_to_environ(environ)
+        request_id = request_id_from(request)
+        environ[REQUEST_ID_ENVIRON] = request_id
+        decision = self.rate_limiter.check(environ)
+        if decision.allowed:
+            response = self.dispatch(request, request_id)
+        else:
+            response = self.rate_limiter.rejection(decision, request_id)
+        decision.apply_headers(response)
+        self.security_headers.apply(request, response)
+        self.cors.apply(request, response)
+        response.headers.setdefault(REQUEST_ID_HEADER, request_id)
+        return response(environ, start_response)
+
+    def dispatch(self, request, request_id: str):
+        """Route the request to its entrypoint, or respond to OPTIONS or a bad route."""
+        adapter = self.url_map.bind_to_environ(request.environ)
+        if request.method == "OPTIONS":
+            methods = adapter.allowed_methods()
+            if methods:
+                return self.cors.preflight(request, methods)
         try:
             provider, values = adapter.match()
         except HTTPException as exc:
-            response = problem_response(exc, request_id_from(request))
+            response = problem_response(exc, request_id)
             if exc.code == 405 and getattr(exc, "valid_methods", None):
                 response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
-            return response(environ, start_response)
+            return response
         request.path_values = values
-        return provider.handle_request(request)(environ, start_response)
+        return provider.handle_request(request)
 
 
 class ProblemWebServer(WebServer):

@@ -35,6 +35,7 @@ from bench.search.corpus import CITIES, build, real_rows
 from cities_common.config import load_settings
 from cities_common.tenancy import CityRegistry
 from deploy.seed import seed_cities
+from gateway.ratelimit import LOAD_TEST_RATE_LIMITS
 from services.search import queries
 from services.search.schemas import AutocompleteRequestSchema, SearchRequestSchema
 from services.search.storage import SearchStore
@@ -131,7 +132,7 @@ class Services:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "COL_NAMESPACE": NAMESPACE,
                "AMQP_URI": vhost_uri(self.settings.amqp_uri, VHOST),
                "ES_URL": self.settings.es_url, "MONGO_URL": self.settings.mongo_url,
-               "GATEWAY_ADDRESS": f"127.0.0.1:{self.port}"}
+               "GATEWAY_ADDRESS": f"127.0.0.1:{self.port}", **LOAD_TEST_RATE_LIMITS}
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name, path in (("search", "services.search.service:SearchService"),
                            ("gateway", "gateway.service:GatewayService")):
