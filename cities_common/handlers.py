@@ -152,7 +152,7 @@ def consumes(event_type: str, retry_attempts: int = RETRY_ATTEMPTS, wait_max: fl
                 return None
             retrying = Retrying(
                 stop=stop_after_attempt(retry_attempts),
-                wait=wait_exponential_jitter(initial=0.2, max=wait_max),
+                wait=wait_exponential_jitter(multiplier=0.2, max=wait_max),
                 retry=retry_if_exception_type(TRANSIENT_ERRORS),
                 before_sleep=lambda state: logger.warning(
                     "retrying %s after %s (attempt %s)", event_type,

@@ -3,13 +3,14 @@
 Used by ``deploy/up`` and ``deploy/down`` and by the end-to-end tests, which start
 their own copy in a separate namespace (RabbitMQ vhost, database and index prefix).
 
-    python deploy/launcher.py start|stop|status|seed|sample
+    python deploy/launcher.py start|stop|status|seed|sample|operator
 """
 
 import argparse
 import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,6 +34,7 @@ PROCESSES = [
     ("badges", "services.badges.service:BadgesService", 9104),
     ("notifications", "services.notifications.service:NotificationsService", 9105),
     ("gateway", "gateway.service:GatewayService", 9106),
+    ("identity", "services.identity.service:IdentityService", 9107),
 ]
 
 
@@ -163,6 +165,33 @@ def sample_search(gateway_url: str) -> str:
     return "\n".join(lines)
 
 
+OPERATOR_EMAIL = "operator@localhost"
+
+
+def ensure_operator(env: dict, directory: Path) -> Path:
+    """Create the local operator account once; return the file with its password.
+
+    The password is generated here and written to a file only its owner can read,
+    never printed, so it stays out of terminal scrollback and CI logs.
+    """
+    path = directory / "operator-credentials.json"
+    if path.exists():
+        return path
+    password = secrets.token_urlsafe(18)
+    result = subprocess.run(
+        [sys.executable, "-m", "services.identity.cli", "create-operator",
+         "--email", OPERATOR_EMAIL, "--password-stdin", "--reset-password"],
+        input=password, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise PlatformError("could not create the operator account: "
+                            + (result.stderr or result.stdout).strip()[-500:])
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump({"email": OPERATOR_EMAIL, "password": password}, handle)
+    return path
+
+
 def platform_env() -> dict:
     """Return the environment of the local platform: the stack's URLs and defaults."""
     env = dict(os.environ)
@@ -176,7 +205,8 @@ def platform_env() -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["start", "stop", "status", "seed", "sample"])
+    parser.add_argument("command", choices=["start", "stop", "status", "seed", "sample",
+                                                "operator"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     env = platform_env()
@@ -197,6 +227,8 @@ def main(argv=None) -> int:
             seed(env, gateway_url, var_dir())
         elif args.command == "sample":
             print(sample_search(gateway_url))
+        elif args.command == "operator":
+            print(ensure_operator(env, var_dir()))
     except PlatformError as exc:
         logger.error("%s", exc)
         return 1

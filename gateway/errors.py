@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from cities_common.errors import (
     CityArchived, Conflict, Forbidden, InvalidInput, NotFound, Rejected,
-    StoreUnavailable, UnknownCity,
+    StoreUnavailable, Unauthenticated, UnknownCity,
 )
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,23 @@ class BadRequest(Exception):
         self.errors = errors
 
 
+class PayloadTooLarge(Exception):
+    """The request body is larger than the gateway accepts."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"the request body must be at most {limit} bytes; send less "
+                         "data, or split it over several requests")
+        self.limit = limit
+
+
+class TooManyRequests(Exception):
+    """The client sent more requests than a rate limit allows."""
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 RETRY_AFTER_SECONDS = 5
 # Members every problem body has; extension members may not replace them.
 PROBLEM_MEMBERS = {"type", "title", "status", "detail", "request_id", "reason"}
@@ -44,11 +61,14 @@ PROBLEM_MEMBERS = {"type", "title", "status", "detail", "request_id", "reason"}
 TABLE = {
     InvalidInput: (400, "invalid-input", "Invalid input"),
     BadRequest: (400, "invalid-input", "Invalid input"),
+    PayloadTooLarge: (413, "payload-too-large", "Payload too large"),
     UnknownCity: (404, "unknown-city", "Unknown city"),
     NotFound: (404, "not-found", "Not found"),
+    Unauthenticated: (401, "unauthenticated", "Unauthenticated"),
     Forbidden: (403, "forbidden", "Forbidden"),
     CityArchived: (410, "city-archived", "City archived"),
     Conflict: (409, "conflict", "Conflict"),
+    TooManyRequests: (429, "too-many-requests", "Too many requests"),
     ServiceUnavailable: (503, "service-unavailable", "Service unavailable"),
     StoreUnavailable: (503, "service-unavailable", "Service unavailable"),
 }
@@ -62,6 +82,8 @@ def problem(status: int, slug: str, title: str, detail: str, request_id=None,
                         mimetype="application/problem+json")
     if status == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="cities-of-learning"'
     return response
 
 

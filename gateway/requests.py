@@ -2,7 +2,7 @@
 
 import json
 
-from gateway.errors import BadRequest
+from gateway.errors import BadRequest, PayloadTooLarge
 
 MAX_BODY_BYTES = 64 * 1024
 # JSON nesting deeper than this is rejected; no request schema nests beyond a
@@ -22,13 +22,21 @@ def optional_json_body(request) -> dict | None:
     """Parse a JSON object body, or return None when the request has no body.
 
     Reads at most ``MAX_BODY_BYTES`` + 1 bytes, so a chunked body without a
-    Content-Length cannot exhaust memory either.
+    Content-Length cannot exhaust memory either. The parsed body is kept on the
+    request, so an access check and the handler can both read it.
     """
+    if hasattr(request, "parsed_json_body"):
+        return request.parsed_json_body
+    request.parsed_json_body = _parse(request)
+    return request.parsed_json_body
+
+
+def _parse(request) -> dict | None:
     if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise BadRequest({"body": [f"must be at most {MAX_BODY_BYTES} bytes"]})
+        raise PayloadTooLarge(MAX_BODY_BYTES)
     raw = request.stream.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest({"body": [f"must be at most {MAX_BODY_BYTES} bytes"]})
+        raise PayloadTooLarge(MAX_BODY_BYTES)
     if not raw.strip():
         return None
     try:

@@ -4,27 +4,27 @@ import logging
 
 from nameko.dependency_providers import Config
 from nameko.exceptions import RemoteError
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from werkzeug.wrappers import Response
 
 from cities_common.context import RequestContext
 from cities_common.metrics import Metrics
 from gateway.dependencies import TimedRpcProxy
-from gateway.entrypoints import http
+from gateway.access import PUBLIC, route
 from gateway.errors import ServiceUnavailable
 from gateway.routes.badges import BadgesRoutes
 from gateway.routes.catalog import CatalogRoutes
+from gateway.routes.docs import DocsRoutes
+from gateway.routes.identity import IdentityRoutes
 from gateway.routes.notifications import NotificationsRoutes
 from gateway.routes.registration import RegistrationRoutes
 from gateway.routes.search import SearchRoutes
 
 logger = logging.getLogger(__name__)
 
-SERVICES = ("catalog", "search", "registration", "badges", "notifications")
+SERVICES = ("catalog", "search", "registration", "badges", "notifications", "identity")
 
 
-class GatewayService(CatalogRoutes, SearchRoutes, RegistrationRoutes, BadgesRoutes,
-                     NotificationsRoutes):
+class GatewayService(IdentityRoutes, CatalogRoutes, SearchRoutes, RegistrationRoutes,
+                     BadgesRoutes, NotificationsRoutes, DocsRoutes):
     """JSON over HTTP under ``/v1``, with the city in the path of every tenant route."""
 
     name = "gateway"
@@ -34,11 +34,12 @@ class GatewayService(CatalogRoutes, SearchRoutes, RegistrationRoutes, BadgesRout
     registration_rpc = TimedRpcProxy("registration")
     badges_rpc = TimedRpcProxy("badges")
     notifications_rpc = TimedRpcProxy("notifications")
+    identity_rpc = TimedRpcProxy("identity")
     request_context = RequestContext()
     metrics = Metrics()
     config = Config()
 
-    @http("GET", "/health")
+    @route("GET", "/health", access=PUBLIC)
     def health(self, request):
         """Report whether every service replies to its health check; 503 names those that fail."""
         report = {}
@@ -54,7 +55,3 @@ class GatewayService(CatalogRoutes, SearchRoutes, RegistrationRoutes, BadgesRout
                 report[service] = f"health check failed: {exc.exc_type}"
         healthy = all(value == "ok" for value in report.values())
         return (200 if healthy else 503), {"ok": healthy, "services": report}
-
-    @http("GET", "/metrics")
-    def prometheus_metrics(self, request):
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

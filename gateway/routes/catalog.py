@@ -1,33 +1,24 @@
 """Cities, partner organisations and opportunities, from the catalog service.
 
-Write routes name the acting account in the ``X-Account-Id`` header; the catalog
-checks that account's role. Platform-wide routes (onboarding, archive, export) pass
-through ``require_operator``.
+Staff routes act as the caller's catalog account in the path's city (see
+``gateway.access.catalog_account``); the catalog then checks what that account's
+role allows. Onboarding, archiving and exports are for platform operators.
 """
 
-from gateway.entrypoints import http
+from gateway.access import (
+    STAFF, OPERATOR, PUBLIC, SIGNED_IN, caller, catalog_account, route, signed_in,
+)
+from cities_common.errors import Forbidden, NotFound
 from gateway.errors import BadRequest
 from gateway.requests import json_body, optional_json_body
 
-ACCOUNT_HEADER = "X-Account-Id"
 ACTIONS = ("submit", "approve", "return", "publish", "close", "withdraw")
-
-
-def acting_account(request) -> str | None:
-    """Return the account the caller acts as.
-
-    NOTE: the header is trusted as given. Until the gateway authenticates callers,
-    anyone who has an account id can act as that account.
-    """
-    return request.headers.get(ACCOUNT_HEADER) or None
-
-
-def require_operator(request) -> None:
-    """Check that the caller is a platform operator.
-
-    TODO: accept only an authenticated operator credential here. Until the gateway
-    has authentication, every caller passes.
-    """
+MAX_ORGANIZATION_PAGE = 1000
+# Opportunities in these states are visible to everyone; others only to the
+# organisation's staff and the city's administrators.
+PUBLIC_STATUSES = ("published", "closed")
+# The identity grant that each catalog account role becomes.
+GRANT_ROLES = {"city_admin": "city_admin", "org_admin": "org_admin", "staff": "org_staff"}
 
 
 def optional_body(request) -> dict:
@@ -47,51 +38,63 @@ def integer_parameter(request, name: str, default: int) -> int:
 class CatalogRoutes:
     """Routes under ``/v1/cities`` served by the catalog service."""
 
-    @http("GET", "/v1/cities")
+    @route("GET", "/v1/cities", access=PUBLIC)
     def list_cities(self, request):
         include_archived = request.args.get("include_archived", "").lower() in ("1",
                                                                                 "true")
         return {"cities": self.catalog_rpc.list_cities(include_archived)}
 
-    @http("POST", "/v1/cities")
+    @route("POST", "/v1/cities", access=OPERATOR)
     def onboard_city(self, request):
-        """Onboard a city (operators only); 201 when created, 200 when it existed."""
-        require_operator(request)
+        """Onboard a city; 201 when created, 200 when it existed.
+
+        When the body names an ``admin``, that person becomes the city's first
+        administrator; the response carries ``admin_setup_token`` once if they had no
+        account yet, and they also receive it by e-mail to set a password.
+        """
         result = self.catalog_rpc.onboard_city(json_body(request))
+        admin = result.get("admin")
+        if admin:
+            slug = result["city"]["slug"]
+            granted = self.identity_rpc.grant_by_email(
+                admin["email"], slug, "city_admin", slug, admin["id"])
+            result["admin_setup_token"] = granted.get("setup_token")
         return (201 if result["outcome"] == "created" else 200), result
 
-    @http("GET", "/v1/cities/<string:city>")
+    @route("GET", "/v1/cities/<string:city>", access=PUBLIC)
     def get_city(self, request, city):
         return self.catalog_rpc.get_city(city)
 
-    @http("GET", "/v1/cities/<string:city>/interests")
+    @route("GET", "/v1/cities/<string:city>/interests", access=PUBLIC)
     def list_interests(self, request, city):
         return {"interests": self.catalog_rpc.list_interests()}
 
-    @http("POST", "/v1/cities/<string:city>/archive")
+    @route("POST", "/v1/cities/<string:city>/archive", access=OPERATOR)
     def archive_city(self, request, city):
-        """Archive a city (operators only); its export stays readable."""
-        require_operator(request)
+        """Archive a city; its export stays readable."""
         result = self.catalog_rpc.archive_city(city)
         return {**result, "export_url": f"/v1/cities/{city}/export"}
 
-    @http("GET", "/v1/cities/<string:city>/export")
+    @route("GET", "/v1/cities/<string:city>/export", access=OPERATOR)
     def export_city(self, request, city):
-        """Return the export manifest, or one page of a section (operators only)."""
-        require_operator(request)
+        """Return the export manifest, or one page of a section."""
         return self.catalog_rpc.export_city(city, request.args.get("section"),
                                             request.args.get("after"),
                                             integer_parameter(request, "limit", 500))
 
-    @http("POST", "/v1/cities/<string:city>/organizations")
+    @route("POST", "/v1/cities/<string:city>/organizations", access=STAFF)
     def create_organization(self, request, city):
         """Invite a partner organisation; the response shows the invitation token once."""
         return 201, self.catalog_rpc.create_organization(json_body(request),
-                                                         acting_account(request))
+                                                         catalog_account(request, city))
 
-    @http("GET", "/v1/cities/<string:city>/organizations")
+    @route("GET", "/v1/cities/<string:city>/organizations", access=PUBLIC)
     def list_organizations(self, request, city):
         limit = integer_parameter(request, "limit", 100)
+        if not 1 <= limit <= MAX_ORGANIZATION_PAGE:
+            # The catalog clamps the limit into this range, and next_after would
+            # then be computed from a limit the catalog did not use.
+            raise BadRequest({"limit": [f"must be 1 to {MAX_ORGANIZATION_PAGE}"]})
         organizations = self.catalog_rpc.list_organizations(
             request.args.get("kind"), request.args.get("membership"),
             request.args.get("after"), limit)
@@ -99,70 +102,132 @@ class CatalogRoutes:
                 "next_after": organizations[-1]["id"]
                 if len(organizations) == limit else None}
 
-    @http("GET", "/v1/cities/<string:city>/organizations/<string:organization_id>")
+    @route("GET", "/v1/cities/<string:city>/organizations/<string:organization_id>",
+           access=PUBLIC)
     def get_organization(self, request, city, organization_id):
         return self.catalog_rpc.get_organization(organization_id)
 
-    @http("GET", "/v1/cities/<string:city>/organizations/<string:organization_id>/members")
+    @route("GET", "/v1/cities/<string:city>/organizations/<string:organization_id>/members",
+           access=STAFF)
     def list_members(self, request, city, organization_id):
-        return {"members": self.catalog_rpc.list_members(organization_id,
-                                                         acting_account(request))}
+        return {"members": self.catalog_rpc.list_members(
+            organization_id, catalog_account(request, city, organization_id))}
 
-    @http("POST", "/v1/cities/<string:city>/organizations/<string:organization_id>/members")
+    @route("POST", "/v1/cities/<string:city>/organizations/<string:organization_id>/members",
+           access=STAFF)
     def invite_member(self, request, city, organization_id):
         """Invite an org admin or staff member; the response shows the token once."""
-        return 201, self.catalog_rpc.invite_member(organization_id, json_body(request),
-                                                   acting_account(request))
+        return 201, self.catalog_rpc.invite_member(
+            organization_id, json_body(request),
+            catalog_account(request, city, organization_id))
 
-    @http("POST", "/v1/cities/<string:city>/organizations/<string:organization_id>/approve")
+    @route("POST", "/v1/cities/<string:city>/organizations/<string:organization_id>/approve",
+           access=STAFF)
     def approve_organization(self, request, city, organization_id):
         return self.catalog_rpc.approve_organization(organization_id,
-                                                     acting_account(request))
+                                                     catalog_account(request, city))
 
-    @http("POST", "/v1/cities/<string:city>/invitations/accept")
+    @route("POST", "/v1/cities/<string:city>/invitations/accept", access=SIGNED_IN)
     def accept_invitation(self, request, city):
-        """Accept an invitation; the token travels in the body, never in the URL."""
-        return self.catalog_rpc.accept_invitation(json_body(request).get("token"))
+        """Accept an invitation as the signed-in account, which gains its role.
 
-    @http("POST", "/v1/cities/<string:city>/opportunities")
+        The token travels in the body, never in the URL.
+        """
+        principal = signed_in(request)
+        accepted = self.catalog_rpc.accept_invitation(json_body(request).get("token"))
+        account = accepted["account"]
+        role = GRANT_ROLES[account["role"]]
+        scope = city if role == "city_admin" else account["organization_id"]
+        self.identity_rpc.grant(principal.account_id, city, role, scope, account["id"])
+        return accepted
+
+    @route("POST", "/v1/cities/<string:city>/opportunities", access=STAFF)
     def create_opportunity(self, request, city):
-        return 201, self.catalog_rpc.create_opportunity(json_body(request),
-                                                        acting_account(request))
+        body = json_body(request)
+        organization_id = body.get("organization_id")
+        return 201, self.catalog_rpc.create_opportunity(
+            body, catalog_account(request, city, organization_id
+                                  if isinstance(organization_id, str) else None))
 
-    @http("GET", "/v1/cities/<string:city>/opportunities/<string:opportunity_id>")
+    @route("GET", "/v1/cities/<string:city>/opportunities/<string:opportunity_id>",
+           access=PUBLIC)
     def get_opportunity(self, request, city, opportunity_id):
-        return self.catalog_rpc.get_opportunity(opportunity_id)
+        """Return an opportunity. Unpublished ones only to their organisation's staff
+        and the city's administrators; to anyone else they do not exist."""
+        opportunity = self.catalog_rpc.get_opportunity(opportunity_id)
+        if opportunity["status"] not in PUBLIC_STATUSES:
+            principal = caller(request)
+            if not (principal.is_staff_of(city, opportunity.get("organization_id"))
+                    or self._is_moderator(principal, city)):
+                raise NotFound(f"opportunity {opportunity_id} not found in {city}")
+        return opportunity
 
-    @http("PATCH", "/v1/cities/<string:city>/opportunities/<string:opportunity_id>")
+    @route("PATCH", "/v1/cities/<string:city>/opportunities/<string:opportunity_id>",
+           access=STAFF)
     def update_opportunity(self, request, city, opportunity_id):
         """Change content fields; ``If-Match: <version>`` rejects a stale edit with 409."""
         expected = request.headers.get("If-Match", "").strip('" ') or None
         if expected is not None and not expected.isdigit():
             raise BadRequest({"If-Match": ["must be the opportunity's version number"]})
-        return self.catalog_rpc.update_opportunity(opportunity_id, json_body(request),
-                                                   acting_account(request), expected)
+        return self.catalog_rpc.update_opportunity(
+            opportunity_id, json_body(request),
+            self._opportunity_actor(request, city, opportunity_id), expected)
 
-    @http("POST", "/v1/cities/<string:city>/opportunities/<string:opportunity_id>/"
-                  "<string:action>")
+    @route("POST", "/v1/cities/<string:city>/opportunities/<string:opportunity_id>/"
+                   "<string:action>", access=STAFF)
     def transition_opportunity(self, request, city, opportunity_id, action):
         """Lifecycle actions: submit, approve, return, publish, close, withdraw."""
         if action not in ACTIONS:
             raise BadRequest({"action": [f"must be one of {', '.join(ACTIONS)}"]})
         return self.catalog_rpc.transition_opportunity(
-            opportunity_id, action, acting_account(request),
+            opportunity_id, action, self._opportunity_actor(request, city, opportunity_id),
             optional_body(request).get("reason"))
 
-    @http("GET", "/v1/cities/<string:city>/catalog/opportunities")
+    @route("GET", "/v1/cities/<string:city>/catalog/opportunities", access=STAFF)
     def list_catalog_opportunities(self, request, city):
         """List opportunities of every status, by status, organisation, interest, format.
 
-        Search serves ``GET /opportunities`` (published only, by text and distance).
-        This list pages in id order: pass ``next_after`` as ``after``.
+        Partner staff see their own organisation's; the city's administrators see
+        all. Search serves ``GET /opportunities`` (published only, by text and
+        distance). This list pages in id order: pass ``next_after`` as ``after``.
         """
         limit = integer_parameter(request, "limit", 50)
         filters = {key: request.args.get(key)
                    for key in ("organization_id", "interest", "format")}
+        principal = signed_in(request)
+        if not self._is_moderator(principal, city):
+            organizations = principal.staff_organizations(city)
+            wanted = filters["organization_id"]
+            if wanted is None and len(organizations) == 1:
+                filters["organization_id"] = organizations[0]
+            elif wanted is None:
+                raise BadRequest({"organization_id": [
+                    "is missing: you belong to several organisations, name one of "
+                    + ", ".join(organizations)]})
+            elif wanted not in organizations:
+                raise Forbidden(f"you may list only your own organisations' "
+                                f"opportunities: {', '.join(organizations)}")
         results = self.catalog_rpc.list_opportunities(
             request.args.get("status"), request.args.get("after"), limit, **filters)
         return {"results": results,
                 "next_after": results[-1]["id"] if len(results) == limit else None}
+
+    def _is_moderator(self, principal, city) -> bool:
+        """True for the city's administrators and the anchor organisation's staff."""
+        if principal.is_city_admin(city):
+            return True
+        return any(self.catalog_rpc.access_facts("organization", organization_id)
+                   .get("anchor") for organization_id in principal.staff_organizations(city))
+
+    def _opportunity_actor(self, request, city, opportunity_id) -> str:
+        """The catalog account to act as on an opportunity: the caller's account in
+        the organisation that runs it, when they have one there."""
+        principal = signed_in(request)
+        if principal.is_city_admin(city):
+            return catalog_account(request, city)
+        organizations = principal.staff_organizations(city)
+        if len(organizations) > 1:
+            owner = self.catalog_rpc.access_facts("opportunity", opportunity_id) \
+                .get("organization_id")
+            return catalog_account(request, city, owner)
+        return catalog_account(request, city)

@@ -1,17 +1,17 @@
 """Partner webhooks and e-mail unsubscribe links, from the notifications service.
 
-The ``X-Partner-Id`` header names the partner making a webhook request, and the
-routes pass it to the service as an argument. ``partner_id`` is the only place
-that reads it. The header is not authenticated. Gateway API keys will replace it,
-and that function will then return the partner of the verified key instead.
+A partner organisation manages its webhooks with an API key that has the
+``webhooks:read`` or ``webhooks:write`` scope, or as one of its org admins
+signed in. The partner id the notifications service files subscriptions under
+is the organisation's id, taken from the key or the account, never from the
+request.
 """
 
 from werkzeug.wrappers import Response
 
-from gateway.entrypoints import http
+from gateway.access import PUBLIC, Partner, partner_organization, route
 from gateway.requests import json_body
 
-PARTNER_HEADER = "X-Partner-Id"
 WEBHOOK = "/v1/cities/<string:city>/webhooks/<string:subscription_id>"
 
 UNSUBSCRIBE_PAGE = """<!doctype html>
@@ -22,13 +22,13 @@ UNSUBSCRIBE_FORM = ('<form method="post"><button type="submit">'
                     'Unsubscribe / Cancelar suscripción</button></form>')
 
 
-def partner_id(request) -> str | None:
-    """Return the calling partner's id, or None when the request names none.
+READ = "webhooks:read"
+WRITE = "webhooks:write"
 
-    NOTE: the header is trusted as given until gateway API keys exist; the
-    partner id is what will come from the key.
-    """
-    return request.headers.get(PARTNER_HEADER) or None
+
+def partner_id(request, scope: str = READ) -> str:
+    """The organisation the caller acts for as a partner (see ``Partner``)."""
+    return partner_organization(request, request.path_values["city"], scope)
 
 
 def optional_body(request) -> dict:
@@ -38,58 +38,55 @@ def optional_body(request) -> dict:
 class NotificationsRoutes:
     """Routes under ``/v1/cities/<city>`` served by the notifications service."""
 
-    @http("POST", "/v1/cities/<string:city>/webhooks")
+    @route("POST", "/v1/cities/<string:city>/webhooks", access=Partner(WRITE))
     def subscribe(self, request, city):
-        """Subscribe a partner endpoint; the response shows the secret this once.
-
-        The partner comes from ``X-Partner-Id`` or, without it, the body's ``partner``.
-        """
-        return 201, self.notifications_rpc.create_subscription(partner_id(request),
+        """Subscribe a partner endpoint; the response shows the secret this once."""
+        return 201, self.notifications_rpc.create_subscription(partner_id(request, WRITE),
                                                                json_body(request))
 
-    @http("GET", "/v1/cities/<string:city>/webhooks")
+    @route("GET", "/v1/cities/<string:city>/webhooks", access=Partner(READ))
     def list_webhooks(self, request, city):
         return {"webhooks": self.notifications_rpc.list_subscriptions(
             partner_id(request))}
 
-    @http("GET", WEBHOOK)
+    @route("GET", WEBHOOK, access=Partner(READ))
     def get_webhook(self, request, city, subscription_id):
         return self.notifications_rpc.get_subscription(partner_id(request),
                                                        subscription_id)
 
-    @http("PATCH", WEBHOOK)
+    @route("PATCH", WEBHOOK, access=Partner(WRITE))
     def update_webhook(self, request, city, subscription_id):
         return self.notifications_rpc.update_subscription(
-            partner_id(request), subscription_id, json_body(request))
+            partner_id(request, WRITE), subscription_id, json_body(request))
 
-    @http("DELETE", WEBHOOK)
+    @route("DELETE", WEBHOOK, access=Partner(WRITE))
     def delete_webhook(self, request, city, subscription_id):
-        self.notifications_rpc.delete_subscription(partner_id(request), subscription_id)
+        self.notifications_rpc.delete_subscription(partner_id(request, WRITE), subscription_id)
         return Response(status=204)
 
-    @http("POST", f"{WEBHOOK}/rotate-secret")
+    @route("POST", f"{WEBHOOK}/rotate-secret", access=Partner(WRITE))
     def rotate_webhook_secret(self, request, city, subscription_id):
         """Return the new secret; the old one keeps signing for the overlap."""
-        return self.notifications_rpc.rotate_secret(partner_id(request), subscription_id,
+        return self.notifications_rpc.rotate_secret(partner_id(request, WRITE), subscription_id,
                                                     optional_body(request))
 
-    @http("GET", f"{WEBHOOK}/deliveries")
+    @route("GET", f"{WEBHOOK}/deliveries", access=Partner(READ))
     def list_deliveries(self, request, city, subscription_id):
         return {"deliveries": self.notifications_rpc.list_deliveries(
             partner_id(request), subscription_id, request.args.to_dict())}
 
-    @http("GET", f"{WEBHOOK}/attempts")
+    @route("GET", f"{WEBHOOK}/attempts", access=Partner(READ))
     def list_attempts(self, request, city, subscription_id):
         return {"attempts": self.notifications_rpc.list_attempts(
             partner_id(request), subscription_id, request.args.to_dict())}
 
-    @http("POST", f"{WEBHOOK}/replay")
+    @route("POST", f"{WEBHOOK}/replay", access=Partner(WRITE))
     def replay_webhook(self, request, city, subscription_id):
         """Queue one event (``event_id``) or a range (``since``, ``until``) again."""
-        return 202, self.notifications_rpc.replay(partner_id(request), subscription_id,
+        return 202, self.notifications_rpc.replay(partner_id(request, WRITE), subscription_id,
                                                   json_body(request))
 
-    @http("GET", "/v1/cities/<string:city>/unsubscribe/<string:token>")
+    @route("GET", "/v1/cities/<string:city>/unsubscribe/<string:token>", access=PUBLIC)
     def unsubscribe_page(self, request, city, token):
         """Show a button, because mail scanners follow links without meaning to."""
         status = self.notifications_rpc.unsubscribe(token, False)
@@ -100,7 +97,7 @@ class NotificationsRoutes:
         return Response(UNSUBSCRIBE_PAGE.format(message=message, form=form),
                         mimetype="text/html")
 
-    @http("POST", "/v1/cities/<string:city>/unsubscribe/<string:token>")
+    @route("POST", "/v1/cities/<string:city>/unsubscribe/<string:token>", access=PUBLIC)
     def unsubscribe(self, request, city, token):
         """Unsubscribe, from the page's button or a one-click mail client (RFC 8058)."""
         self.notifications_rpc.unsubscribe(token, True)

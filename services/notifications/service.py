@@ -21,6 +21,7 @@ from cities_common.metrics import Metrics
 from cities_common.storage import MongoDatabase
 from cities_common.tenancy import Tenancy
 from services.notifications import people
+from services.notifications.account_mail import queue_account_link
 from services.notifications.providers import Deliveries
 from services.notifications.schemas import (
     AttemptQuerySchema, DeliveryQuerySchema, ReplaySchema, RotateSecretSchema,
@@ -109,6 +110,23 @@ class NotificationsService:
         if event["data"]["reason"] == "erasure":
             self.deliveries.mail_store.forget_contact(event["city"],
                                                       event["data"]["youth_id"])
+
+    @durable_event_handler("identity", events.ACCOUNT_VERIFICATION_REQUESTED)
+    @consumes(events.ACCOUNT_VERIFICATION_REQUESTED)
+    def handle_account_verification_requested(self, event):
+        """Queue the e-mail with the link that verifies a new account's address."""
+        self._account_link(event)
+
+    @durable_event_handler("identity", events.ACCOUNT_SETUP_REQUESTED)
+    @consumes(events.ACCOUNT_SETUP_REQUESTED)
+    def handle_account_setup_requested(self, event):
+        """Queue the e-mail with the link where an invited person sets a password."""
+        self._account_link(event)
+
+    def _account_link(self, event) -> None:
+        base_url = load_settings(self.deliveries.container.config).public_base_url
+        queue_account_link(self.deliveries.mail_store, self._city(event), event,
+                           base_url)
 
     def _city(self, event) -> dict:
         return self.store.cities.get(self.tenant.registry.require(event["city"])) or {}
@@ -305,7 +323,8 @@ class NotificationsService:
     def _partner(self, caller, in_body) -> str:
         partner = caller or in_body
         if not partner:
-            raise InvalidInput({"partner": ["is missing: send the X-Partner-Id header"]},
+            raise InvalidInput({"partner": ["is missing: call with the partner's API key "
+                                            "or as its org admin"]},
                                "invalid webhook request")
         if in_body and caller and in_body != caller:
             raise InvalidInput({"partner": ["differs from the calling partner"]},

@@ -8,7 +8,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from gateway.entrypoints import MAX_PATH_VALUE_LENGTH, check_path_values
-from gateway.errors import BadRequest
+from gateway.errors import BadRequest, PayloadTooLarge, problem_response
 from gateway.requests import MAX_BODY_BYTES, json_body, optional_json_body
 
 
@@ -60,16 +60,24 @@ def test_json_body_depth_limit_names_field():
 
 def test_json_body_size_limit_by_header():
     data = b'{"a": "' + b"x" * MAX_BODY_BYTES + b'"}'
-    assert errors_of(data) == {"body": [f"must be at most {MAX_BODY_BYTES} bytes"]}
+    with pytest.raises(PayloadTooLarge) as caught:
+        json_body(make_request(data))
+    response = problem_response(caught.value, "req-1")
+    assert response.status_code == 413
+    assert f"at most {MAX_BODY_BYTES} bytes" in json.loads(response.get_data())["detail"]
+
+
+def test_json_body_is_parsed_once_and_kept():
+    request = make_request(b'{"a": 1}')
+    assert json_body(request) is json_body(request)
 
 
 def test_json_body_size_limit_without_header():
     data = b'{"a": "' + b"x" * MAX_BODY_BYTES + b'"}'
     request = make_request(data, headers={"Transfer-Encoding": "chunked"})
     request.environ["wsgi.input_terminated"] = True
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(PayloadTooLarge):
         json_body(request)
-    assert caught.value.errors == {"body": [f"must be at most {MAX_BODY_BYTES} bytes"]}
 
 
 @pytest.mark.parametrize("value, fragment", [
