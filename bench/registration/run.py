@@ -2,8 +2,9 @@
 
 Starts a private copy of the platform from this checkout in its own namespace
 (RabbitMQ vhost, database and index prefix) on the servers of ``deploy/stack``,
-onboards Chicago, imports test opportunities and fires bursts of registrations
-with ``load.py``. With ``--baseline-dir`` it first runs the broker-and-nameko
+onboards Chicago, imports test opportunities, signs up guardian accounts (their
+verification e-mails go to a local SMTP mailbox) and fires bursts of
+registrations with ``load.py``, each made by one of those signed-in guardians. With ``--baseline-dir`` it first runs the broker-and-nameko
 baseline suite (its ``rpc`` and ``http`` sections, one run) so both sets of
 figures come from the same session. Prints a JSON report.
 
@@ -36,9 +37,14 @@ sys.path.insert(0, str(ROOT))
 
 from deploy import launcher  # noqa: E402
 from deploy.seed import onboard, seed_cities  # noqa: E402
+from gateway.ratelimit import LOAD_TEST_RATE_LIMITS  # noqa: E402
+from tests.e2e.accounts import Accounts  # noqa: E402
+from tests.mailbox import SmtpMailbox  # noqa: E402
 from tests.stack import Namespace  # noqa: E402
 
 CITY = "chicago"
+# Signed-in guardians that share each burst's registrations.
+GUARDIANS = 20
 
 
 def free_port() -> int:
@@ -81,25 +87,45 @@ def run_baseline(baseline_dir: Path, work: Path) -> dict:
             "summary": completed.stdout[-3000:], "results": results}
 
 
-def start_platform(namespace: Namespace, run_dir: Path, max_workers: int | None) -> str:
+def start_platform(namespace: Namespace, run_dir: Path, max_workers: int | None,
+                   mailbox: SmtpMailbox) -> tuple[str, Accounts]:
     port = free_port()
     env = {**os.environ, **namespace.config(), "PYTHONPATH": str(ROOT),
            "GATEWAY_ADDRESS": f"127.0.0.1:{port}",
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING",
+           "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port),
+           **LOAD_TEST_RATE_LIMITS}
     if max_workers:
         env["MAX_WORKERS"] = str(max_workers)
     gateway = f"http://127.0.0.1:{port}"
     launcher.start(env, run_dir, {name: free_port() for name, _, _ in launcher.PROCESSES})
     launcher.wait_healthy(gateway, run_dir, timeout=90)
     onboard(namespace.amqp_uri, [city for city in seed_cities() if city["slug"] == CITY])
+    accounts = Accounts(gateway, mailbox, env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        try:
+            prober = accounts.sign_up(CITY)
+        except AssertionError:
+            time.sleep(0.5)
+            continue
         probe = requests.post(f"{gateway}/v1/cities/{CITY}/youth", json={
-            "display_name": "Probe", "birth_year": 2010, "birth_month": 1}, timeout=10)
+            "display_name": "Probe", "birth_year": 2010, "birth_month": 1,
+            "relationship": "guardian"}, headers=prober.headers, timeout=10)
         if probe.status_code == 201:
-            return gateway
+            return gateway, accounts
         time.sleep(0.5)
-    raise RuntimeError("registration never learnt of the onboarded city")
+    raise RuntimeError("identity or registration never learnt of the onboarded city")
+
+
+def guardian_tokens(accounts: Accounts, work: Path) -> Path:
+    """Sign up ``GUARDIANS`` accounts; write their access tokens to a 0600 file."""
+    path = work / "tokens.txt"
+    tokens = [accounts.sign_up(CITY).access_token for _ in range(GUARDIANS)]
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write("\n".join(tokens) + "\n")
+    return path
 
 
 def import_opportunities(namespace: Namespace, count: int, capacity) -> list[str]:
@@ -122,10 +148,11 @@ def import_opportunities(namespace: Namespace, count: int, capacity) -> list[str
             for item in records]
 
 
-def burst(gateway: str, opportunities: list[str], total: int, processes: int) -> dict:
+def burst(gateway: str, opportunities: list[str], total: int, processes: int,
+          tokens: Path) -> dict:
     command = [sys.executable, str(ROOT / "bench" / "registration" / "load.py"),
                "--gateway", gateway, "--city", CITY, "--total", str(total),
-               "--processes", str(processes)]
+               "--processes", str(processes), "--token-file", str(tokens)]
     for identifier in opportunities:
         command += ["--opportunity", identifier]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=900,
@@ -168,19 +195,26 @@ def main(argv=None) -> int:
         if arguments.baseline_dir:
             report["baseline"] = run_baseline(arguments.baseline_dir, work)
         namespace = Namespace().create()
+        mailbox = SmtpMailbox(work / "maildir")
         run_dir = work / "platform"
         try:
-            gateway = start_platform(namespace, run_dir, arguments.max_workers)
+            gateway, accounts = start_platform(namespace, run_dir, arguments.max_workers,
+                                               mailbox)
             report["max_workers"] = arguments.max_workers or "deploy/nameko.yml default"
             hot = import_opportunities(namespace, 1, 50)
             spread = import_opportunities(namespace, 10, None)
-            report["one_opportunity_50_seats"] = burst(gateway, hot, arguments.total,
-                                                       arguments.processes)
+            report["guardians"] = GUARDIANS
+            report["one_opportunity_50_seats"] = burst(
+                gateway, hot, arguments.total, arguments.processes,
+                guardian_tokens(accounts, work))
             if not arguments.skip_spread:
-                report["ten_opportunities"] = burst(gateway, spread, arguments.total,
-                                                    arguments.processes)
+                # Fresh tokens, so none expires during the second burst.
+                report["ten_opportunities"] = burst(
+                    gateway, spread, arguments.total, arguments.processes,
+                    guardian_tokens(accounts, work))
         finally:
             launcher.stop(run_dir)
+            mailbox.close()
             namespace.destroy()
     json.dump(report, sys.stdout, indent=2)
     print()

@@ -10,6 +10,8 @@ import pytest
 
 from deploy import launcher
 from deploy.seed import seed
+from gateway.ratelimit import LOAD_TEST_RATE_LIMITS
+from tests.e2e.accounts import Accounts
 from tests.mailbox import SmtpMailbox
 from tests.stack import Namespace
 
@@ -57,16 +59,22 @@ def platform(namespace, mailbox, tmp_path_factory):
     env = {**os.environ, **namespace.config(), "PYTHONPATH": str(ROOT),
            "GATEWAY_ADDRESS": f"127.0.0.1:{port}",
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-           **WEBHOOK_TEST_SETTINGS, "SMTP_HOST": "127.0.0.1",
-           "SMTP_PORT": str(mailbox.port), "LOG_LEVEL": "INFO"}
+           **WEBHOOK_TEST_SETTINGS, **LOAD_TEST_RATE_LIMITS, "SMTP_HOST": "127.0.0.1",
+           "SMTP_PORT": str(mailbox.port), "LOG_LEVEL": "INFO",
+           # The operator's headers are handed out once and the suite runs longer
+           # than the default 10-minute token; refresh has its own tests.
+           "ACCESS_TOKEN_SECONDS": "3600"}
     metrics = {name: free_port() for name, _, _ in launcher.PROCESSES}
     gateway_url = f"http://127.0.0.1:{port}"
     launcher.start(env, run_dir, metrics)
     try:
         launcher.wait_healthy(gateway_url, run_dir, timeout=90)
         report = seed(env, gateway_url, run_dir)
+        accounts = Accounts(gateway_url, mailbox, env)
         yield {"url": gateway_url, "report": report, "run_dir": run_dir,
-               "metrics": metrics, "amqp_uri": namespace.amqp_uri, "mailbox": mailbox}
+               "metrics": metrics, "amqp_uri": namespace.amqp_uri, "mailbox": mailbox,
+               "env": env, "accounts": accounts,
+               "operator_headers": accounts.operator().headers}
     finally:
         launcher.stop(run_dir)
         for log in sorted(run_dir.glob("*.log")):

@@ -4,6 +4,12 @@ Signatures are checked with ``cryptography`` directly from the published JWKS an
 key documents, with openbadgeslib's OB 2.0 and OB 3.0 verifiers, and baked
 images are read back with the reference bakery (openbadges-bakery). Every fetch
 goes to the test platform's gateway on 127.0.0.1.
+
+A guardian account (``family``) registers the youth and reads their badges and
+portfolio. The seeded opportunities belong to no partner organisation, so the
+city's administrator (``ADMIN``) signs off their completions and manages the
+badges they earn. A partner organisation's admin runs its own issuer and badge
+class, and employer and university partners endorse through their own issuers.
 """
 
 import base64
@@ -37,19 +43,19 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 CHICAGO_LOOP = (41.8763, -87.6281)
 CITY = "chicago"
+ADMIN = f"admin:{CITY}"
 
 
 # HTTP helpers --------------------------------------------------------------------
 
 
-def get(platform, path, **params):
-    return requests.get(f"{platform['url']}{path}", params=params, timeout=20)
+def get(platform, path, who=None, **params):
+    """GET as ``who`` (see ``Accounts.headers``); anonymous by default."""
+    return platform["accounts"].request("GET", path, who, timeout=20, **params)
 
 
-def send(platform, method, path, body=None, **kwargs):
-    return requests.request(
-        method, f"{platform['url']}{path}", json=body, timeout=30, **kwargs
-    )
+def send(platform, who, method, path, body=None):
+    return platform["accounts"].request(method, path, who, body, timeout=30)
 
 
 def badges_path(suffix=""):
@@ -181,18 +187,23 @@ def registrable(platform, count=1):
     return results[:count]
 
 
-def complete(platform, opportunity, youth_id=None, evidence_url=None):
+def complete(platform, family, opportunity, youth_id=None, evidence_url=None):
+    """Register a youth as ``family`` and sign off the completion as the city admin."""
     body = {"opportunity_id": opportunity["id"]}
     if youth_id:
         body["youth_id"] = youth_id
     else:
+        body["relationship"] = "guardian"
         body["youth"] = {"display_name": "Ria", "birth_year": 2012, "birth_month": 3}
-    registration = send(platform, "POST", f"/v1/cities/{CITY}/registrations", body)
+    registration = send(
+        platform, family, "POST", f"/v1/cities/{CITY}/registrations", body
+    )
     assert registration.status_code in (200, 201), registration.text
     registration = registration.json()
     completion_body = {"evidence_url": evidence_url} if evidence_url else {}
     completed = send(
         platform,
+        ADMIN,
         "POST",
         f"/v1/cities/{CITY}/registrations/{registration['id']}/completion",
         completion_body,
@@ -201,17 +212,18 @@ def complete(platform, opportunity, youth_id=None, evidence_url=None):
     return registration
 
 
-def portfolio(platform, youth_id):
-    response = get(platform, f"/v1/cities/{CITY}/youth/{youth_id}/portfolio")
+def portfolio(platform, family, youth_id):
+    response = get(platform, f"/v1/cities/{CITY}/youth/{youth_id}/portfolio", family)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def wait_for_badges(platform, youth_id, count=1):
-    return wait_for(
-        lambda: len(portfolio(platform, youth_id)["badges"]) >= count
-        and portfolio(platform, youth_id)["badges"]
-    )
+def wait_for_badges(platform, family, youth_id, count=1):
+    def badges():
+        found = portfolio(platform, family, youth_id)["badges"]
+        return found if len(found) >= count else None
+
+    return wait_for(badges)
 
 
 def relative(platform, url: str) -> str:
@@ -231,13 +243,29 @@ def verify_via_gateway(platform, data, content_type):
 
 
 @pytest.fixture(scope="module")
-def earned(platform):
+def family(platform):
+    """The guardian account that registers this module's youth."""
+    return platform["accounts"].sign_up(CITY)
+
+
+@pytest.fixture(scope="module")
+def partner(platform):
+    """A museum partner in Chicago: its organisation id and its org admin."""
+    organization_id, lead = platform["accounts"].partner(CITY, "museum")
+    return {"organization_id": organization_id, "lead": lead}
+
+
+@pytest.fixture(scope="module")
+def earned(platform, family):
     """One youth's completion badge in Chicago, with its opportunity."""
     opportunity = registrable(platform)[0]
     registration = complete(
-        platform, opportunity, evidence_url="https://portfolio.example.org/ria/robot"
+        platform,
+        family,
+        opportunity,
+        evidence_url="https://portfolio.example.org/ria/robot",
     )
-    badge = wait_for_badges(platform, registration["youth_id"])[0]
+    badge = wait_for_badges(platform, family, registration["youth_id"])[0]
     return {
         "badge": badge,
         "youth_id": registration["youth_id"],
@@ -247,10 +275,11 @@ def earned(platform):
 
 
 @pytest.fixture(scope="module")
-def staff_class(platform):
+def staff_class(platform, partner):
     """A partner issuer and an evidence-required badge class with alignments."""
     issuer = send(
         platform,
+        partner["lead"],
         "POST",
         badges_path("/issuers"),
         {
@@ -261,8 +290,10 @@ def staff_class(platform):
         },
     )
     assert issuer.status_code == 201, issuer.text
+    assert issuer.json()["organization_id"] == partner["organization_id"]
     badge_class = send(
         platform,
+        partner["lead"],
         "POST",
         badges_path("/classes"),
         {
@@ -562,12 +593,13 @@ def test_cli_verifies_baked_image(platform, earned, tmp_path):
 # Duplicates ------------------------------------------------------------------------
 
 
-def test_repeated_completion_issues_one_badge(platform, earned):
+def test_repeated_completion_issues_one_badge(platform, earned, family):
     path = f"/v1/cities/{CITY}/registrations/{earned['registration']['id']}/completion"
-    assert send(platform, "POST", path, {}).status_code == 200
+    assert send(platform, ADMIN, "POST", path, {}).status_code == 200
     completion_id = f"cmp-{earned['registration']['id']}"
     award = send(
         platform,
+        ADMIN,
         "POST",
         badges_path("/awards"),
         {
@@ -579,13 +611,13 @@ def test_repeated_completion_issues_one_badge(platform, earned):
     )
     assert award.status_code == 200, award.text
     assert award.json()["assertion_id"] == earned["badge"]["assertion_id"]
-    assert len(portfolio(platform, earned["youth_id"])["badges"]) == 1
+    assert len(portfolio(platform, family, earned["youth_id"])["badges"]) == 1
 
 
-def test_redelivered_completion_event_issues_one_badge(platform, namespace):
+def test_redelivered_completion_event_issues_one_badge(platform, namespace, family):
     opportunity = registrable(platform)[0]
-    registration = complete(platform, opportunity)
-    wait_for_badges(platform, registration["youth_id"])
+    registration = complete(platform, family, opportunity)
+    wait_for_badges(platform, family, registration["youth_id"])
     data = {
         "completion_id": f"cmp-{registration['id']}",
         "registration_id": registration["id"],
@@ -609,16 +641,16 @@ def test_redelivered_completion_event_issues_one_badge(platform, namespace):
         f"{envelope['event_id']}:handle_program_completed" for envelope in envelopes
     ]
     wait_for(lambda: inbox.count_documents({"_id": {"$in": keys}}) == len(keys))
-    assert len(portfolio(platform, registration["youth_id"])["badges"]) == 1
+    assert len(portfolio(platform, family, registration["youth_id"])["badges"]) == 1
 
 
 # Revocation ------------------------------------------------------------------------
 
 
-def test_revoked_badge_fails_verification_with_reason(platform, namespace):
+def test_revoked_badge_fails_verification_with_reason(platform, namespace, family):
     opportunity = registrable(platform)[0]
-    registration = complete(platform, opportunity)
-    badge = wait_for_badges(platform, registration["youth_id"])[0]
+    registration = complete(platform, family, opportunity)
+    badge = wait_for_badges(platform, family, registration["youth_id"])[0]
     urls = badge["urls"]
     signed = get(platform, relative(platform, urls["signed"])).text
     credential = get(platform, relative(platform, urls["credential"])).text
@@ -634,6 +666,7 @@ def test_revoked_badge_fails_verification_with_reason(platform, namespace):
         queue(connection.default_channel).declare()
         revoked = send(
             platform,
+            ADMIN,
             "POST",
             relative(platform, urls["assertion"]) + "/revocation",
             {"reason": "Attendance was recorded in error"},
@@ -660,17 +693,19 @@ def test_revoked_badge_fails_verification_with_reason(platform, namespace):
     assert hosted["revocationReason"] == "Attendance was recorded in error"
 
 
-def test_revocation_published_independently(platform):
+def test_revocation_published_independently(platform, family):
     opportunity = registrable(platform)[0]
-    registration = complete(platform, opportunity)
-    badge = wait_for_badges(platform, registration["youth_id"])[0]
+    registration = complete(platform, family, opportunity)
+    badge = wait_for_badges(platform, family, registration["youth_id"])[0]
     urls = badge["urls"]
-    send(
+    revoked = send(
         platform,
+        ADMIN,
         "POST",
         relative(platform, urls["assertion"]) + "/revocation",
         {"reason": "Duplicate record"},
     )
+    assert revoked.status_code == 200, revoked.text
 
     issuer = get(platform, relative(platform, badge["issuer"]["url"])).json()
     revocations = get(platform, relative(platform, issuer["revocationList"]))
@@ -703,7 +738,9 @@ def test_revocation_published_independently(platform):
 # Awards, endorsements, versions ---------------------------------------------------
 
 
-def test_award_with_evidence_and_peer_assessment(platform, earned, staff_class):
+def test_award_with_evidence_and_peer_assessment(
+    platform, earned, staff_class, partner, endorsers, family
+):
     class_id = staff_class["badge_class"]["id"]
     body = {
         "badge_class_id": class_id,
@@ -711,7 +748,12 @@ def test_award_with_evidence_and_peer_assessment(platform, earned, staff_class):
         "opportunity_id": earned["opportunity"]["id"],
         "awarded_by": {"name": "Ms Rivera", "role": "Lab lead"},
     }
-    missing = send(platform, "POST", badges_path("/awards"), body)
+    lead = partner["lead"]
+    other_staff = endorsers["employer"]["lead"]
+    for who, status in ((None, 401), (family, 403), (other_staff, 403)):
+        refused = send(platform, who, "POST", badges_path("/awards"), body)
+        assert refused.status_code == status, refused.text
+    missing = send(platform, lead, "POST", badges_path("/awards"), body)
     assert missing.status_code == 400
     assert "evidence" in missing.json()["errors"]
 
@@ -732,9 +774,9 @@ def test_award_with_evidence_and_peer_assessment(platform, earned, staff_class):
             }
         ],
     )
-    first = send(platform, "POST", badges_path("/awards"), body)
+    first = send(platform, lead, "POST", badges_path("/awards"), body)
     assert first.status_code == 201, first.text
-    again = send(platform, "POST", badges_path("/awards"), body)
+    again = send(platform, lead, "POST", badges_path("/awards"), body)
     assert again.status_code == 200
     assert again.json()["assertion_id"] == first.json()["assertion_id"]
 
@@ -772,26 +814,36 @@ def test_has_badges_rpc_for_prerequisites(platform, namespace, earned):
     }
 
 
-def test_endorsement_shown_on_badge_class(platform, staff_class):
-    employer = send(
-        platform,
-        "POST",
-        badges_path("/issuers"),
-        {
-            "name": "Lakeside Manufacturing",
-            "kind": "employer",
-            "url": "https://lakeside.example.org",
-        },
-    ).json()
-    university = send(
-        platform,
-        "POST",
-        badges_path("/issuers"),
-        {"name": "City College", "kind": "university"},
-    ).json()
+@pytest.fixture(scope="module")
+def endorsers(platform):
+    """Employer and university partners, each with an issuer its org admin owns."""
+    found = {}
+    for kind, body in (
+        (
+            "employer",
+            {
+                "name": "Lakeside Manufacturing",
+                "kind": "employer",
+                "url": "https://lakeside.example.org",
+            },
+        ),
+        ("university", {"name": "City College", "kind": "university"}),
+    ):
+        organization_id, lead = platform["accounts"].partner(CITY, kind)
+        issuer = send(platform, lead, "POST", badges_path("/issuers"), body)
+        assert issuer.status_code == 201, issuer.text
+        assert issuer.json()["organization_id"] == organization_id
+        found[kind] = {"lead": lead, "issuer": issuer.json()}
+    return found
+
+
+def test_endorsement_shown_on_badge_class(platform, staff_class, endorsers):
+    employer = endorsers["employer"]["issuer"]
+    university = endorsers["university"]["issuer"]
     class_id = staff_class["badge_class"]["id"]
     endorsed = send(
         platform,
+        endorsers["employer"]["lead"],
         "POST",
         badges_path("/endorsements"),
         {
@@ -801,8 +853,9 @@ def test_endorsement_shown_on_badge_class(platform, staff_class):
         },
     )
     assert endorsed.status_code == 201, endorsed.text
-    send(
+    of_issuer = send(
         platform,
+        endorsers["university"]["lead"],
         "POST",
         badges_path("/endorsements"),
         {
@@ -811,6 +864,7 @@ def test_endorsement_shown_on_badge_class(platform, staff_class):
             "comment": "A trusted partner for our bridge programme.",
         },
     )
+    assert of_issuer.status_code == 201, of_issuer.text
 
     badge_class = get(platform, badges_path(f"/classes/{class_id}"))
     assert badge_class.headers["content-type"] == "application/ld+json"
@@ -829,19 +883,36 @@ def test_endorsement_shown_on_badge_class(platform, staff_class):
     )
 
 
+def test_endorsement_needs_endorser_staff(platform, staff_class, endorsers, partner):
+    body = {
+        "endorser_id": endorsers["employer"]["issuer"]["id"],
+        "badge_class_id": staff_class["badge_class"]["id"],
+        "comment": "Endorsed in another organisation's name.",
+    }
+    path = badges_path("/endorsements")
+    assert send(platform, None, "POST", path, body).status_code == 401
+    for who in (endorsers["university"]["lead"], partner["lead"]):
+        response = send(platform, who, "POST", path, body)
+        assert response.status_code == 403, response.text
+
+
 def test_endorsement_by_library_rejected(platform, staff_class):
+    _, librarian = platform["accounts"].partner(CITY, "library")
     library = send(
         platform,
+        librarian,
         "POST",
         badges_path("/issuers"),
         {"name": "Branch Library", "kind": "library"},
-    ).json()
+    )
+    assert library.status_code == 201, library.text
     response = send(
         platform,
+        librarian,
         "POST",
         badges_path("/endorsements"),
         {
-            "endorser_id": library["id"],
+            "endorser_id": library.json()["id"],
             "badge_class_id": staff_class["badge_class"]["id"],
             "comment": "Nice",
         },
@@ -859,10 +930,10 @@ def test_badge_class_edit_keeps_old_version(platform, earned):
         "criteria": {"narrative": "Attend every session."},
         "expected_version": 1,
     }
-    updated = send(platform, "PUT", badges_path(f"/classes/{class_id}"), edit)
+    updated = send(platform, ADMIN, "PUT", badges_path(f"/classes/{class_id}"), edit)
     assert updated.status_code == 200, updated.text
     assert updated.json()["version"] == 2
-    stale = send(platform, "PUT", badges_path(f"/classes/{class_id}"), edit)
+    stale = send(platform, ADMIN, "PUT", badges_path(f"/classes/{class_id}"), edit)
     assert stale.status_code == 409
     assert (
         get(platform, badges_path(f"/classes/{class_id}")).json()["name"]
@@ -878,15 +949,16 @@ def test_badge_class_edit_keeps_old_version(platform, earned):
 # Portfolio, share links, playlists, export -----------------------------------------
 
 
-def test_share_link_hides_private_badge(platform, staff_class):
+def test_share_link_hides_private_badge(platform, staff_class, family):
     opportunities = registrable(platform, 2)
-    first = complete(platform, opportunities[0])
+    first = complete(platform, family, opportunities[0])
     youth_id = first["youth_id"]
-    complete(platform, opportunities[1], youth_id=youth_id)
-    badges = wait_for_badges(platform, youth_id, 2)
+    complete(platform, family, opportunities[1], youth_id=youth_id)
+    badges = wait_for_badges(platform, family, youth_id, 2)
     public, private = badges[0], badges[1]
     shown = send(
         platform,
+        family,
         "PUT",
         f"/v1/cities/{CITY}/youth/{youth_id}/portfolio/badges/{public['assertion_id']}",
         {"public": True},
@@ -894,7 +966,9 @@ def test_share_link_hides_private_badge(platform, staff_class):
     assert shown.status_code == 200
     assert shown.json()["public"] is True
 
-    link = send(platform, "POST", f"/v1/cities/{CITY}/youth/{youth_id}/share-links")
+    link = send(
+        platform, family, "POST", f"/v1/cities/{CITY}/youth/{youth_id}/share-links"
+    )
     assert link.status_code == 201
     link = link.json()
     shared = get(platform, relative(platform, link["url"]))
@@ -903,12 +977,13 @@ def test_share_link_hides_private_badge(platform, staff_class):
     assert shared_ids == [public["assertion_id"]]
     assert private["assertion_id"] not in shared.text
     assert youth_id not in shared.text
-    assert link["token"] not in json.dumps(portfolio(platform, youth_id))
+    assert link["token"] not in json.dumps(portfolio(platform, family, youth_id))
 
     guessed = get(platform, f"/v1/cities/{CITY}/portfolios/{uuid.uuid4().hex}")
     assert guessed.status_code == 404
     removed = send(
         platform,
+        family,
         "DELETE",
         f"/v1/cities/{CITY}/youth/{youth_id}/share-links/{link['id']}",
     )
@@ -916,10 +991,11 @@ def test_share_link_hides_private_badge(platform, staff_class):
     assert get(platform, relative(platform, link["url"])).status_code == 404
 
 
-def test_playlist_badge_after_all_completed(platform):
+def test_playlist_badge_after_all_completed(platform, family):
     opportunities = registrable(platform, 3)[1:]
     playlist = send(
         platform,
+        ADMIN,
         "POST",
         badges_path("/playlists"),
         {
@@ -931,18 +1007,19 @@ def test_playlist_badge_after_all_completed(platform):
     assert playlist.status_code == 201, playlist.text
     playlist = playlist.json()
 
-    first = complete(platform, opportunities[0])
+    first = complete(platform, family, opportunities[0])
     youth_id = first["youth_id"]
-    wait_for_badges(platform, youth_id, 1)
-    progress = portfolio(platform, youth_id)["playlists"]
+    wait_for_badges(platform, family, youth_id, 1)
+    progress = portfolio(platform, family, youth_id)["playlists"]
     mine = [item for item in progress if item["playlist_id"] == playlist["id"]]
     assert mine[0]["remaining"] == [opportunities[1]["id"]]
     assert playlist["badge_class_id"] not in [
-        badge["badge_class_id"] for badge in portfolio(platform, youth_id)["badges"]
+        badge["badge_class_id"]
+        for badge in portfolio(platform, family, youth_id)["badges"]
     ]
 
-    complete(platform, opportunities[1], youth_id=youth_id)
-    badges = wait_for_badges(platform, youth_id, 3)
+    complete(platform, family, opportunities[1], youth_id=youth_id)
+    badges = wait_for_badges(platform, family, youth_id, 3)
     earned_playlist = [
         badge
         for badge in badges
@@ -952,8 +1029,10 @@ def test_playlist_badge_after_all_completed(platform):
     assert earned_playlist[0]["playlist_id"] == playlist["id"]
 
 
-def test_learner_record_export_verifies(platform, earned):
-    response = get(platform, f"/v1/cities/{CITY}/youth/{earned['youth_id']}/record")
+def test_learner_record_export_verifies(platform, earned, family):
+    response = get(
+        platform, f"/v1/cities/{CITY}/youth/{earned['youth_id']}/record", family
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/vc+jwt"
     record = response.text
@@ -969,6 +1048,48 @@ def test_learner_record_export_verifies(platform, earned):
     report = verify_via_gateway(platform, record, "application/vc+jwt")
     assert report["valid"] is True, report
     assert report["standard"] == "clr2-vc-jwt"
+
+
+def test_youth_badges_hidden_from_other_accounts(platform, earned, family, partner):
+    youth = f"/v1/cities/{CITY}/youth/{earned['youth_id']}"
+    assertion_id = earned["badge"]["assertion_id"]
+    stranger = platform["accounts"].sign_up(CITY)
+    requests_by_others = (
+        ("GET", f"{youth}/badges", None),
+        ("GET", f"{youth}/portfolio", None),
+        ("GET", f"{youth}/record", None),
+        ("PUT", f"{youth}/portfolio/badges/{assertion_id}", {"public": True}),
+        ("POST", f"{youth}/share-links", None),
+    )
+    for method, path, body in requests_by_others:
+        for who in (stranger, partner["lead"], ADMIN):
+            response = send(platform, who, method, path, body)
+            assert response.status_code == 404, (method, path, response.text)
+        anonymous = send(platform, None, method, path, body)
+        assert anonymous.status_code == 401, (method, path, anonymous.text)
+
+    shown = send(
+        platform,
+        family,
+        "PUT",
+        f"{youth}/portfolio/badges/{assertion_id}",
+        {"public": True},
+    )
+    assert shown.status_code == 200, shown.text
+    link = send(platform, family, "POST", f"{youth}/share-links")
+    assert link.status_code == 201, link.text
+    shared = get(platform, relative(platform, link.json()["url"]))
+    assert shared.status_code == 200, shared.text
+    shared_ids = [badge["assertion_id"] for badge in shared.json()["badges"]]
+    assert assertion_id in shared_ids
+    revoked = send(
+        platform,
+        stranger,
+        "DELETE",
+        f"{youth}/share-links/{link.json()['id']}",
+    )
+    assert revoked.status_code == 404
+    assert get(platform, relative(platform, link.json()["url"])).status_code == 200
 
 
 def test_public_documents_unknown_ids_404(platform):

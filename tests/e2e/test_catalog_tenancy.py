@@ -1,9 +1,11 @@
 """Catalog journeys on the real servers: onboarding, moderation, lifecycle events
-reaching search, cross-city isolation, archiving and the import command.
+reaching search, cross-city and cross-partner isolation, archiving and the import
+command.
 
-The tests onboard fictional test cities (slugs starting ``e2e-``) and archive them
-before the module ends, so the city list of the other journeys still shows only
-the four seed cities.
+The tests onboard fictional test cities (slugs starting ``e2e-``), each with an
+administrator, and archive them before the module ends, so the city list of the
+other journeys still shows only the four seed cities. Every request carries the
+credential of the person who would make it (see ``tests.e2e.accounts``).
 """
 
 import csv
@@ -13,12 +15,13 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
-import requests
 
 from services.catalog.storage import record_id
+from tests.e2e.accounts import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEST_BBOX = {"min_lat": 39.70, "min_lon": -89.75, "max_lat": 39.86, "max_lon": -89.55}
 STREET = {"name": "Test Hall", "address": "1 Test Street", "lat": 39.78, "lon": -89.65}
 SEARCH_WAIT_SECONDS = 60
+GRANT_WAIT_SECONDS = 30
 
 
 def fictional_city(slug: str, admin_email: str | None = None) -> dict:
@@ -40,10 +44,9 @@ def fictional_city(slug: str, admin_email: str | None = None) -> dict:
     return city
 
 
-def call(platform, method, path, body=None, account=None, **params):
-    headers = {"X-Account-Id": account} if account else {}
-    return requests.request(method, f"{platform['url']}{path}", json=body,
-                            params=params, headers=headers, timeout=30)
+def call(platform, method, path, who=None, body=None, **params):
+    """Send a request as ``who`` (anything ``Accounts.headers`` takes)."""
+    return platform["accounts"].request(method, path, who, body, timeout=30, **params)
 
 
 def run_cli(namespace, *args) -> subprocess.CompletedProcess:
@@ -70,31 +73,43 @@ def search_ids(platform, city, **params) -> set[str]:
     return {item["id"] for item in response.json()["results"]}
 
 
-def onboard(platform, slug) -> dict:
-    response = call(platform, "POST", "/v1/cities",
-                    fictional_city(slug, f"admin@{slug}.example"))
-    assert response.status_code in (200, 201), response.text
-    return response.json()
+def city_admin(platform, slug):
+    """Onboard the fictional city ``slug`` with an administrator; return the admin."""
+    return platform["accounts"].city_admin(slug, city_body=fictional_city(slug))
 
 
-def approved_partner(platform, city, admin, name="Test Robot Lab") -> tuple[str, str]:
-    """Invite, accept and approve a partner; return its id and its admin's account id."""
-    invited = call(platform, "POST", f"/v1/cities/{city}/organizations", {
+def approved_partner(platform, city, admin, name="Test Robot Lab"):
+    """Invite, accept and approve a partner; return its id and its org admin."""
+    accounts = platform["accounts"]
+    invited = call(platform, "POST", f"/v1/cities/{city}/organizations", admin, {
         "name": name, "kind": "museum", "website": "https://robots.example.org",
         "locations": [STREET],
-        "admin": {"email": f"lead@{city}.example", "name": "Lee Lead"}}, admin)
+        "admin": {"email": f"lead-{uuid.uuid4().hex[:8]}@{city}.example",
+                  "name": "Lee Lead"}})
     assert invited.status_code == 201, invited.text
-    invitation = invited.json()["invitation"]
-    accepted = call(platform, "POST", f"/v1/cities/{city}/invitations/accept",
-                    {"token": invitation["token"]})
+    token = invited.json()["invitation"]["token"]
+    lead, accepted = accounts.accept_invitation(city, token)
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["organization"]["membership"]["status"] == "pending"
     organization_id = invited.json()["organization"]["id"]
     approved = call(platform, "POST",
-                    f"/v1/cities/{city}/organizations/{organization_id}/approve",
-                    account=admin)
+                    f"/v1/cities/{city}/organizations/{organization_id}/approve", admin)
     assert approved.status_code == 200, approved.text
-    return organization_id, invitation["account_id"]
+    return organization_id, lead
+
+
+def staff_member(platform, city, organization_id, lead):
+    """Invite a staff member (not an org admin) as ``lead``; return their account."""
+    invited = call(platform, "POST",
+                   f"/v1/cities/{city}/organizations/{organization_id}/members", lead,
+                   {"email": f"staff-{uuid.uuid4().hex[:8]}@{city}.example",
+                    "name": "Sam Staff", "role": "staff"})
+    assert invited.status_code == 201, invited.text
+    staff, accepted = platform["accounts"].accept_invitation(city,
+                                                             invited.json()["token"])
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["account"]["role"] == "staff"
+    return staff
 
 
 def draft_body(organization_id, title) -> dict:
@@ -107,24 +122,42 @@ def draft_body(organization_id, title) -> dict:
                           "rrule": "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=6"}]}
 
 
+def anchor_of(platform, city) -> str:
+    return call(platform, "GET", f"/v1/cities/{city}/organizations",
+                kind="anchor").json()["results"][0]["id"]
+
+
 @pytest.fixture(scope="module")
 def cities(platform):
-    """Two onboarded test cities with their admin account ids; archived afterwards."""
-    onboarded = {slug: onboard(platform, slug)["admin"]["id"]
-                 for slug in ("e2e-alpha", "e2e-beta")}
-    yield onboarded
-    for slug in onboarded:
-        call(platform, "POST", f"/v1/cities/{slug}/archive")
+    """Two onboarded test cities and their administrators, archived afterwards."""
+    admins = {slug: city_admin(platform, slug) for slug in ("e2e-alpha", "e2e-beta")}
+    yield admins
+    for slug in admins:
+        call(platform, "POST", f"/v1/cities/{slug}/archive", "operator")
+
+
+@pytest.fixture(scope="module")
+def rival_partners(platform, cities):
+    """Two partners of e2e-alpha as (id, org admin) pairs, and a staff member of
+    the second partner."""
+    admin = cities["e2e-alpha"]
+    first = approved_partner(platform, "e2e-alpha", admin, "First Robot Lab")
+    second = approved_partner(platform, "e2e-alpha", admin, "Second Robot Lab")
+    staff = staff_member(platform, "e2e-alpha", *second)
+    return first, second, staff
 
 
 def test_onboarding_twice_is_idempotent(platform, cities):
-    again = call(platform, "POST", "/v1/cities",
-                 fictional_city("e2e-alpha", "admin@e2e-alpha.example"))
+    admin = cities["e2e-alpha"]
+    again = call(platform, "POST", "/v1/cities", "operator",
+                 fictional_city("e2e-alpha", admin.email))
     assert again.status_code == 200, again.text
     body = again.json()
     assert body["outcome"] == "unchanged"
     assert body["interests_added"] == 0
-    assert body["admin"]["id"] == cities["e2e-alpha"]
+    assert body["admin"]["id"] == admin.catalog_accounts["e2e-alpha"]
+    # The admin already has a password, so onboarding again must not reset it.
+    assert body["admin_setup_token"] is None
     interests = call(platform, "GET", "/v1/cities/e2e-alpha/interests").json()
     assert len(interests["interests"]) == 11
     organizations = call(platform, "GET", "/v1/cities/e2e-alpha/organizations").json()
@@ -134,21 +167,53 @@ def test_onboarding_twice_is_idempotent(platform, cities):
     assert index, "search never learnt of the onboarded city"
 
 
+def test_onboarding_needs_operator(platform, cities):
+    body = fictional_city("e2e-alpha", cities["e2e-alpha"].email)
+    anonymous = call(platform, "POST", "/v1/cities", None, body)
+    assert anonymous.status_code == 401, anonymous.text
+    by_admin = call(platform, "POST", "/v1/cities", cities["e2e-alpha"], body)
+    assert by_admin.status_code == 403, by_admin.text
+    archived = call(platform, "POST", "/v1/cities/e2e-beta/archive",
+                    cities["e2e-beta"])
+    assert archived.status_code == 403, archived.text
+    assert call(platform, "GET", "/v1/cities/e2e-beta").status_code == 200
+
+
 def test_cli_onboards_idempotently(platform, namespace):
+    email = "admin@e2e-cli.example"
     arguments = ["onboard", "--slug", "e2e-cli", "--name", "CLI test city",
                  "--time-zone", "America/Chicago", "--default-locale", "en",
                  "--locales", "en,es", "--bbox", "39.70", "-89.75", "39.86", "-89.55",
                  "--display-name", "CLI City of Learning", "--primary-colour", "#123456",
-                 "--admin-email", "admin@e2e-cli.example", "--admin-name", "CLI Admin"]
+                 "--admin-email", email, "--admin-name", "CLI Admin"]
     try:
         first = run_cli(namespace, *arguments)
         second = run_cli(namespace, *arguments)
         assert first.returncode == 0, first.stderr
         assert second.returncode == 0, second.stderr
-        assert json.loads(first.stdout)["outcome"] == "created"
-        assert json.loads(second.stdout)["outcome"] == "unchanged"
-        assert json.loads(first.stdout)["admin"]["id"] == \
-            json.loads(second.stdout)["admin"]["id"]
+        first, second = json.loads(first.stdout), json.loads(second.stdout)
+        assert first["outcome"] == "created"
+        assert second["outcome"] == "unchanged"
+        assert first["admin"]["id"] == second["admin"]["id"]
+        assert first["identity"]["account_id"] == second["identity"]["account_id"]
+        # The admin has no password yet, so each run issues a new setup token, and
+        # the newest one works.
+        assert first["identity"]["setup_token"]
+        token = second["identity"]["setup_token"]
+        assert token
+
+        set_password = call(platform, "POST", "/v1/auth/password", None,
+                            {"token": token, "password": PASSWORD})
+        assert set_password.status_code == 200, set_password.text
+        admin = platform["accounts"].sign_in(email)
+        listed = call(platform, "GET", "/v1/cities/e2e-cli/catalog/opportunities",
+                      admin)
+        assert listed.status_code == 200, listed.text
+        invited = call(platform, "POST", "/v1/cities/e2e-cli/organizations", admin, {
+            "name": "CLI partner", "kind": "library",
+            "website": "https://cli.example.org",
+            "admin": {"email": "lead@e2e-cli.example", "name": "Lee Lead"}})
+        assert invited.status_code == 201, invited.text
     finally:
         run_cli(namespace, "archive", "e2e-cli")
 
@@ -165,21 +230,23 @@ def test_cli_reports_invalid_city(platform, namespace):
 def test_moderated_opportunity_reaches_search(platform, cities):
     admin = cities["e2e-alpha"]
     organization_id, partner = approved_partner(platform, "e2e-alpha", admin)
-    created = call(platform, "POST", "/v1/cities/e2e-alpha/opportunities",
-                   draft_body(organization_id, "Robot Builders"), partner)
+    created = call(platform, "POST", "/v1/cities/e2e-alpha/opportunities", partner,
+                   draft_body(organization_id, "Robot Builders"))
     assert created.status_code == 201, created.text
     opportunity = created.json()
     assert "<script" not in opportunity["description_html"]
     assert opportunity["schedule"]["occurrences"] == 6
     path = f"/v1/cities/e2e-alpha/opportunities/{opportunity['id']}"
 
-    direct = call(platform, "POST", f"{path}/publish", account=partner)
+    direct = call(platform, "POST", f"{path}/publish", partner)
     assert direct.status_code == 409, direct.text
-    submitted = call(platform, "POST", f"{path}/submit", account=partner)
+    submitted = call(platform, "POST", f"{path}/submit", partner)
     assert submitted.json()["status"] == "submitted"
-    self_approved = call(platform, "POST", f"{path}/approve", account=partner)
+    self_approved = call(platform, "POST", f"{path}/approve", partner)
     assert self_approved.status_code == 403
-    approved = call(platform, "POST", f"{path}/approve", {"reason": "Fine"}, admin)
+    anonymous = call(platform, "POST", f"{path}/approve", None, {"reason": "Fine"})
+    assert anonymous.status_code == 401
+    approved = call(platform, "POST", f"{path}/approve", admin, {"reason": "Fine"})
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "published"
     assert approved.json()["version"] == 3
@@ -188,31 +255,32 @@ def test_moderated_opportunity_reaches_search(platform, cities):
         platform, "e2e-alpha", q="Robot Builders"))
     assert found, "the published opportunity never reached search"
 
-    withdrawn = call(platform, "POST", f"{path}/withdraw", {"reason": "Cancelled"},
-                     partner)
+    withdrawn = call(platform, "POST", f"{path}/withdraw", partner,
+                     {"reason": "Cancelled"})
     assert withdrawn.json()["status"] == "withdrawn"
     gone = wait_for(lambda: opportunity["id"] not in search_ids(
         platform, "e2e-alpha", q="Robot Builders"))
     assert gone, "the withdrawn opportunity is still in search"
-    assert call(platform, "GET", path).json()["version"] == 4
+    assert call(platform, "GET", path).status_code == 404
+    assert call(platform, "GET", path, partner).json()["version"] == 4
 
 
 def test_returned_opportunity_goes_back_to_draft(platform, cities):
     admin = cities["e2e-beta"]
     organization_id, partner = approved_partner(platform, "e2e-beta", admin)
-    opportunity = call(platform, "POST", "/v1/cities/e2e-beta/opportunities",
-                       draft_body(organization_id, "Returned Club"), partner).json()
+    opportunity = call(platform, "POST", "/v1/cities/e2e-beta/opportunities", partner,
+                       draft_body(organization_id, "Returned Club")).json()
     path = f"/v1/cities/e2e-beta/opportunities/{opportunity['id']}"
-    call(platform, "POST", f"{path}/submit", account=partner)
+    call(platform, "POST", f"{path}/submit", partner)
 
-    without_reason = call(platform, "POST", f"{path}/return", account=admin)
-    returned = call(platform, "POST", f"{path}/return", {"reason": "Add a room"}, admin)
+    without_reason = call(platform, "POST", f"{path}/return", admin)
+    returned = call(platform, "POST", f"{path}/return", admin, {"reason": "Add a room"})
 
     assert without_reason.status_code == 400
     assert "reason" in without_reason.json()["errors"]
     assert returned.json()["status"] == "draft"
     assert returned.json()["review_notes"] == ["Add a room"]
-    listed = call(platform, "GET", "/v1/cities/e2e-beta/catalog/opportunities",
+    listed = call(platform, "GET", "/v1/cities/e2e-beta/catalog/opportunities", partner,
                   status="draft", organization_id=organization_id).json()
     assert [item["id"] for item in listed["results"]] == [opportunity["id"]]
 
@@ -229,10 +297,9 @@ def test_returned_opportunity_goes_back_to_draft(platform, cities):
 ])
 def test_invalid_opportunity_names_field(platform, cities, changes, path):
     admin = cities["e2e-alpha"]
-    anchor = call(platform, "GET", "/v1/cities/e2e-alpha/organizations",
-                  kind="anchor").json()["results"][0]["id"]
-    response = call(platform, "POST", "/v1/cities/e2e-alpha/opportunities",
-                    {**draft_body(anchor, "Invalid"), **changes}, admin)
+    anchor = anchor_of(platform, "e2e-alpha")
+    response = call(platform, "POST", "/v1/cities/e2e-alpha/opportunities", admin,
+                    {**draft_body(anchor, "Invalid"), **changes})
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
     node = response.json()["errors"]
@@ -243,37 +310,123 @@ def test_invalid_opportunity_names_field(platform, cities, changes, path):
 
 def test_other_city_never_sees_or_changes(platform, cities):
     alpha, beta = cities["e2e-alpha"], cities["e2e-beta"]
-    anchor = call(platform, "GET", "/v1/cities/e2e-alpha/organizations",
-                  kind="anchor").json()["results"][0]["id"]
-    opportunity = call(platform, "POST", "/v1/cities/e2e-alpha/opportunities",
-                       draft_body(anchor, "Alpha Only"), alpha).json()
+    anchor = anchor_of(platform, "e2e-alpha")
+    opportunity = call(platform, "POST", "/v1/cities/e2e-alpha/opportunities", alpha,
+                       draft_body(anchor, "Alpha Only")).json()
     identifier = opportunity["id"]
+    in_beta = f"/v1/cities/e2e-beta/opportunities/{identifier}"
 
-    assert call(platform, "GET", f"/v1/cities/e2e-beta/opportunities/{identifier}") \
-        .status_code == 404
-    assert call(platform, "PATCH", f"/v1/cities/e2e-beta/opportunities/{identifier}",
-                {"title": "Taken"}, beta).status_code == 404
-    assert call(platform, "POST",
-                f"/v1/cities/e2e-beta/opportunities/{identifier}/withdraw",
-                account=beta).status_code == 404
+    assert call(platform, "GET", in_beta).status_code == 404
+    assert call(platform, "GET", in_beta, beta).status_code == 404
+    assert call(platform, "PATCH", in_beta, beta, {"title": "Taken"}).status_code == 404
+    assert call(platform, "POST", f"{in_beta}/withdraw", beta).status_code == 404
     assert call(platform, "GET", f"/v1/cities/e2e-beta/organizations/{anchor}") \
         .status_code == 404
-    assert call(platform, "POST", "/v1/cities/e2e-beta/opportunities",
-                draft_body(anchor, "Cross"), alpha).status_code == 403
-    listed = call(platform, "GET", "/v1/cities/e2e-beta/catalog/opportunities",
+    assert call(platform, "POST", "/v1/cities/e2e-beta/opportunities", alpha,
+                draft_body(anchor, "Cross")).status_code == 403
+    listed = call(platform, "GET", "/v1/cities/e2e-beta/catalog/opportunities", beta,
                   limit=1000).json()
     assert identifier not in {item["id"] for item in listed["results"]}
-    unchanged = call(platform, "GET", f"/v1/cities/e2e-alpha/opportunities/{identifier}")
+    in_alpha = f"/v1/cities/e2e-alpha/opportunities/{identifier}"
+    unchanged = call(platform, "GET", in_alpha, alpha)
     assert unchanged.json()["title"] == "Alpha Only"
     assert unchanged.json()["version"] == 1
 
 
+def test_staff_cannot_touch_other_partners_draft(platform, rival_partners):
+    (owner_id, owner), (_, rival_lead), rival_staff = rival_partners
+    draft = call(platform, "POST", "/v1/cities/e2e-alpha/opportunities", owner,
+                 draft_body(owner_id, "Owner Only")).json()
+    path = f"/v1/cities/e2e-alpha/opportunities/{draft['id']}"
+
+    for rival in (rival_staff, rival_lead):
+        assert call(platform, "GET", path, rival).status_code == 404
+        changed = call(platform, "PATCH", path, rival, {"title": "Taken"})
+        assert changed.status_code in (403, 404), changed.text
+        for action in ("submit", "withdraw", "close"):
+            acted = call(platform, "POST", f"{path}/{action}", rival)
+            assert acted.status_code in (403, 404), (action, acted.text)
+        roster = call(platform, "GET", f"{path}/registrations", rival)
+        assert roster.status_code in (403, 404), roster.text
+        rule = call(platform, "PUT", f"{path}/completion-rule", rival,
+                    {"min_attendance": 1})
+        assert rule.status_code in (403, 404), rule.text
+        posing = call(platform, "POST", "/v1/cities/e2e-alpha/opportunities", rival,
+                      draft_body(owner_id, "Posing As Owner"))
+        assert posing.status_code == 403, posing.text
+
+    unchanged = call(platform, "GET", path, owner).json()
+    assert unchanged["title"] == "Owner Only"
+    assert unchanged["status"] == "draft"
+    assert unchanged["version"] == 1
+
+
+def test_catalog_list_hides_other_partners_drafts(platform, rival_partners):
+    (owner_id, owner), (rival_id, _), rival_staff = rival_partners
+    hidden = call(platform, "POST", "/v1/cities/e2e-alpha/opportunities", owner,
+                  draft_body(owner_id, "Hidden Draft")).json()
+    own = call(platform, "POST", "/v1/cities/e2e-alpha/opportunities", rival_staff,
+               draft_body(rival_id, "Rival Draft"))
+    assert own.status_code == 201, own.text
+    own = own.json()
+
+    listed = call(platform, "GET", "/v1/cities/e2e-alpha/catalog/opportunities",
+                  rival_staff, status="draft", limit=1000)
+    assert listed.status_code == 200, listed.text
+    found = {item["id"] for item in listed.json()["results"]}
+    assert own["id"] in found
+    assert hidden["id"] not in found
+    assert {item["organization_id"] for item in listed.json()["results"]} == {rival_id}
+
+    named = call(platform, "GET", "/v1/cities/e2e-alpha/catalog/opportunities",
+                 rival_staff, organization_id=owner_id, limit=1000)
+    assert named.status_code in (400, 403), named.text
+    assert hidden["id"] not in named.text
+    anonymous = call(platform, "GET", "/v1/cities/e2e-alpha/catalog/opportunities")
+    assert anonymous.status_code == 401
+
+
+def test_admin_cannot_moderate_other_city(platform, cities):
+    alpha, beta = cities["e2e-alpha"], cities["e2e-beta"]
+    organization_id, partner = approved_partner(platform, "e2e-beta", beta,
+                                                "Beta Robot Lab")
+    opportunity = call(platform, "POST", "/v1/cities/e2e-beta/opportunities", partner,
+                       draft_body(organization_id, "Beta Review")).json()
+    path = f"/v1/cities/e2e-beta/opportunities/{opportunity['id']}"
+    submitted = call(platform, "POST", f"{path}/submit", partner)
+    assert submitted.json()["status"] == "submitted"
+
+    for action in ("approve", "return", "publish", "withdraw"):
+        acted = call(platform, "POST", f"{path}/{action}", alpha, {"reason": "Mine"})
+        assert acted.status_code == 403, (action, acted.text)
+    assert call(platform, "PATCH", path, alpha, {"title": "Taken"}).status_code == 403
+    assert call(platform, "GET", path, alpha).status_code == 404
+    assert call(platform, "GET", "/v1/cities/e2e-beta/catalog/opportunities",
+                alpha).status_code == 403
+    organization = f"/v1/cities/e2e-beta/organizations/{organization_id}"
+    approve_partner = call(platform, "POST", f"{organization}/approve", alpha)
+    assert approve_partner.status_code == 403
+    invited = call(platform, "POST", "/v1/cities/e2e-beta/organizations", alpha, {
+        "name": "Alpha Intruder", "kind": "museum",
+        "admin": {"email": "intruder@e2e-alpha.example", "name": "Ian Intruder"}})
+    assert invited.status_code == 403
+
+    unchanged = call(platform, "GET", path, beta).json()
+    assert unchanged["status"] == "submitted"
+    assert unchanged["version"] == submitted.json()["version"]
+
+
+def grants_in(platform, who, city) -> list:
+    me = call(platform, "GET", "/v1/auth/me", who).json()
+    return [grant for grant in me["grants"] if grant["city"] == city]
+
+
 def test_archive_exports_and_spares_others(platform, namespace, cities, tmp_path):
     slug = "e2e-gamma"
-    admin = onboard(platform, slug)["admin"]["id"]
+    admin = city_admin(platform, slug)
     organization_id, partner = approved_partner(platform, slug, admin)
-    call(platform, "POST", f"/v1/cities/{slug}/opportunities",
-         draft_body(organization_id, "Gamma Club"), partner)
+    call(platform, "POST", f"/v1/cities/{slug}/opportunities", partner,
+         draft_body(organization_id, "Gamma Club"))
     export_file = tmp_path / "gamma.json"
 
     result = run_cli(namespace, "archive", slug, "--export", str(export_file))
@@ -291,15 +444,22 @@ def test_archive_exports_and_spares_others(platform, namespace, cities, tmp_path
     archived = call(platform, "GET", f"/v1/cities/{slug}")
     assert archived.status_code == 410
     assert "archived" in archived.json()["detail"]
-    assert call(platform, "POST", f"/v1/cities/{slug}/opportunities",
-                draft_body(organization_id, "Late"), partner).status_code == 410
-    assert call(platform, "POST", "/v1/cities",
+    # Archiving removes the city's grants, so its staff lose their roles there.
+    revoked = wait_for(lambda: not grants_in(platform, partner, slug)
+                       and not grants_in(platform, admin, slug),
+                       timeout=GRANT_WAIT_SECONDS)
+    assert revoked, "the archived city's grants were never removed"
+    late = call(platform, "POST", f"/v1/cities/{slug}/opportunities", partner,
+                draft_body(organization_id, "Late"))
+    assert late.status_code == 403, late.text
+    assert call(platform, "POST", "/v1/cities", "operator",
                 fictional_city(slug)).status_code == 410
     listed = [city["slug"] for city in call(platform, "GET", "/v1/cities")
               .json()["cities"]]
     assert slug not in listed
     assert call(platform, "GET", "/v1/cities/e2e-beta").status_code == 200
     assert call(platform, "GET", "/v1/cities/e2e-beta/interests").status_code == 200
+    assert grants_in(platform, cities["e2e-beta"], "e2e-beta")
     assert call(platform, "GET", "/v1/cities/chicago/opportunities",
                 q="library").json()["total"] > 0
 

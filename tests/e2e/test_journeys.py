@@ -1,4 +1,9 @@
-"""Journeys through the gateway on the real servers and the real seeded data."""
+"""Journeys through the gateway on the real servers and the real seeded data.
+
+A guardian account registers children, the city's administrator signs off
+completions of imported opportunities (which no partner runs), and partners'
+org admins subscribe to webhooks signed in.
+"""
 
 import base64
 import hashlib
@@ -19,12 +24,42 @@ CITIES = ["chicago", "dallas", "pittsburgh", "washington-dc"]
 pytestmark = pytest.mark.e2e
 
 
-def get(platform, path, **params):
-    return requests.get(f"{platform['url']}{path}", params=params, timeout=15)
+def get(platform, path, who=None, **params):
+    return platform["accounts"].request("GET", path, who, timeout=15, **params)
 
 
-def post(platform, path, body):
-    return requests.post(f"{platform['url']}{path}", json=body, timeout=15)
+def post(platform, path, who, body):
+    return platform["accounts"].request("POST", path, who, body, timeout=15)
+
+
+@pytest.fixture(scope="module")
+def guardian(platform):
+    """A signed-in guardian who registers the children of these journeys."""
+    return platform["accounts"].sign_up("chicago")
+
+
+@pytest.fixture(scope="module")
+def stranger(platform):
+    """A signed-in account with no youth, partner or administrator role."""
+    return platform["accounts"].sign_up("dallas")
+
+
+@pytest.fixture(scope="module")
+def partners(platform):
+    """Return a function that takes a city and a partner's name and returns the
+    partner's org admin. Each partner is invited and approved on first use."""
+    created = {}
+
+    def partner(city, name, kind="university"):
+        if (city, name) not in created:
+            created[city, name] = platform["accounts"].partner(city, kind, name)[1]
+        return created[city, name]
+
+    return partner
+
+
+def child(name, birth_year, birth_month) -> dict:
+    return {"display_name": name, "birth_year": birth_year, "birth_month": birth_month}
 
 
 def verify_signature(secret: str, headers: dict, body: str) -> bool:
@@ -137,39 +172,51 @@ def test_unknown_city_is_404(platform):
     assert "atlantis" in response.json()["detail"]
 
 
-def test_registration_invalid_body_names_field(platform):
-    response = post(platform, "/v1/cities/chicago/registrations",
-                    {"opportunity_id": "x", "youth": {"display_name": "A",
-                                                      "birth_year": 1850,
-                                                      "birth_month": 13}})
+def test_registration_invalid_body_names_field(platform, guardian):
+    response = post(platform, "/v1/cities/chicago/registrations", guardian,
+                    {"opportunity_id": "x", "relationship": "guardian",
+                     "youth": child("A", 1850, 13)})
     assert response.status_code == 400
     errors = response.json()["errors"]["youth"]
     assert "birth_month" in errors
 
 
+def test_registration_needs_sign_in(platform):
+    opportunity = registrable(platform, "chicago", CHICAGO_LOOP)
+    response = post(platform, "/v1/cities/chicago/registrations", None,
+                    {"opportunity_id": opportunity["id"], "relationship": "guardian",
+                     "youth": child("Al", 2012, 3)})
+    assert response.status_code == 401
+
+
 @pytest.mark.parametrize("city, point", [("chicago", CHICAGO_LOOP),
                                          ("dallas", DALLAS_CITY_HALL)])
-def test_chain_delivers_signed_badge_webhook(platform, city, point):
+def test_chain_delivers_signed_badge_webhook(platform, guardian, partners, stranger,
+                                             city, point):
     other = "dallas" if city == "chicago" else "chicago"
     own, foreign = Receiver(), Receiver()
     try:
         mine = post(platform, f"/v1/cities/{city}/webhooks",
-                    {"partner": f"{city}-college", "url": own.url,
-                     "event_types": ["badge.issued"]}).json()
+                    partners(city, f"{city}-college"),
+                    {"url": own.url, "event_types": ["badge.issued"]}).json()
         post(platform, f"/v1/cities/{other}/webhooks",
-             {"partner": f"{other}-college", "url": foreign.url,
-              "event_types": ["badge.issued"]})
+             partners(other, f"{other}-college"),
+             {"url": foreign.url, "event_types": ["badge.issued"]})
         opportunity = registrable(platform, city, point)
-        registration = post(platform, f"/v1/cities/{city}/registrations", {
-            "opportunity_id": opportunity["id"],
-            "youth": {"display_name": "Sam", "birth_year": 2012, "birth_month": 1},
+        registration = post(platform, f"/v1/cities/{city}/registrations", guardian, {
+            "opportunity_id": opportunity["id"], "relationship": "guardian",
+            "youth": child("Sam", 2012, 1),
         })
         assert registration.status_code == 201, registration.text
         registration = registration.json()
         assert registration["status"] == "confirmed"
 
-        completed = post(platform, f"/v1/cities/{city}/registrations/"
-                                   f"{registration['id']}/completion", {})
+        # Imported opportunities belong to no partner, so the city's
+        # administrator signs off their completions.
+        completion = f"/v1/cities/{city}/registrations/{registration['id']}/completion"
+        by_guardian = post(platform, completion, guardian, {})
+        assert by_guardian.status_code in (403, 404), by_guardian.text
+        completed = post(platform, completion, f"admin:{city}", {})
         assert completed.status_code == 200, completed.text
 
         received = own.wait_for(lambda items: len(items) >= 1)
@@ -180,62 +227,69 @@ def test_chain_delivers_signed_badge_webhook(platform, city, point):
         assert event["data"]["opportunity_id"] == opportunity["id"]
         request = own.requests[0]
         assert verify_signature(mine["secret"], request["headers"], request["body"])
-        badges = get(platform, f"/v1/cities/{city}/youth/"
-                               f"{registration['youth_id']}/badges").json()["badges"]
+        badges_path = f"/v1/cities/{city}/youth/{registration['youth_id']}/badges"
+        badges = get(platform, badges_path, guardian).json()["badges"]
         assert [badge["opportunity_id"] for badge in badges] == [opportunity["id"]]
+        assert get(platform, badges_path, stranger).status_code == 404
+        assert get(platform, badges_path).status_code == 401
         assert all(item["data"]["city"] == other for item in foreign.events())
     finally:
         own.close()
         foreign.close()
 
 
-def test_register_twice_returns_first_registration(platform):
+def test_register_twice_returns_first_registration(platform, guardian, stranger):
     opportunity = registrable(platform, "chicago", CHICAGO_LOOP)
-    first = post(platform, "/v1/cities/chicago/registrations", {
-        "opportunity_id": opportunity["id"],
-        "youth": {"display_name": "Ana", "birth_year": 2012, "birth_month": 5}}).json()
-    again = post(platform, "/v1/cities/chicago/registrations", {
+    first = post(platform, "/v1/cities/chicago/registrations", guardian, {
+        "opportunity_id": opportunity["id"], "relationship": "guardian",
+        "youth": child("Ana", 2012, 5)}).json()
+    again = post(platform, "/v1/cities/chicago/registrations", guardian, {
         "opportunity_id": opportunity["id"], "youth_id": first["youth_id"]})
     assert again.status_code == 200
     assert again.json()["id"] == first["id"]
+    # Another account's youth id is not found, not merely forbidden.
+    by_stranger = post(platform, "/v1/cities/chicago/registrations", stranger, {
+        "opportunity_id": opportunity["id"], "youth_id": first["youth_id"]})
+    assert by_stranger.status_code == 404
 
 
-def test_completion_twice_issues_one_badge(platform):
+def test_completion_twice_issues_one_badge(platform, guardian, partners):
     receiver = Receiver()
     try:
         post(platform, "/v1/cities/dallas/webhooks",
-             {"partner": "dallas-employer", "url": receiver.url,
-              "event_types": ["badge.issued"]})
+             partners("dallas", "dallas-employer", "employer"),
+             {"url": receiver.url, "event_types": ["badge.issued"]})
         opportunity = registrable(platform, "dallas", DALLAS_CITY_HALL)
-        registration = post(platform, "/v1/cities/dallas/registrations", {
-            "opportunity_id": opportunity["id"],
-            "youth": {"display_name": "Lee", "birth_year": 2012, "birth_month": 2},
+        registration = post(platform, "/v1/cities/dallas/registrations", guardian, {
+            "opportunity_id": opportunity["id"], "relationship": "guardian",
+            "youth": child("Lee", 2012, 2),
         }).json()
         path = f"/v1/cities/dallas/registrations/{registration['id']}/completion"
-        assert post(platform, path, {}).status_code == 200
-        assert post(platform, path, {}).status_code == 200
+        assert post(platform, path, "admin:dallas", {}).status_code == 200
+        assert post(platform, path, "admin:dallas", {}).status_code == 200
         receiver.wait_for(lambda items: any(
             item["data"]["youth_id"] == registration["youth_id"] for item in items))
         badges = get(platform, f"/v1/cities/dallas/youth/{registration['youth_id']}"
-                               "/badges").json()["badges"]
+                               "/badges", guardian).json()["badges"]
         assert len(badges) == 1
     finally:
         receiver.close()
 
 
-def test_webhook_retried_until_endpoint_recovers(platform):
+def test_webhook_retried_until_endpoint_recovers(platform, guardian, partners):
     receiver = Receiver(failures=2)
+    flaky = partners("chicago", "flaky-partner")
     try:
-        subscription = post(platform, "/v1/cities/chicago/webhooks",
-                            {"partner": "flaky-partner", "url": receiver.url,
+        subscription = post(platform, "/v1/cities/chicago/webhooks", flaky,
+                            {"url": receiver.url,
                              "event_types": ["badge.issued"]}).json()
         opportunity = registrable(platform, "chicago", CHICAGO_LOOP)
-        registration = post(platform, "/v1/cities/chicago/registrations", {
-            "opportunity_id": opportunity["id"],
-            "youth": {"display_name": "Kim", "birth_year": 2011, "birth_month": 9},
+        registration = post(platform, "/v1/cities/chicago/registrations", guardian, {
+            "opportunity_id": opportunity["id"], "relationship": "guardian",
+            "youth": child("Kim", 2011, 9),
         }).json()
         post(platform, f"/v1/cities/chicago/registrations/{registration['id']}"
-                       "/completion", {})
+                       "/completion", "admin:chicago", {})
         receiver.wait_for(lambda items: len(items) >= 3, timeout=60)
         assert len(receiver.requests) == 3
         ids = {request["headers"]["webhook-id"] for request in receiver.requests}
@@ -245,7 +299,7 @@ def test_webhook_retried_until_endpoint_recovers(platform):
         deadline = time.monotonic() + 30
         while True:
             deliveries = get(platform, f"/v1/cities/chicago/webhooks/{subscription['id']}"
-                                       "/deliveries").json()["deliveries"]
+                                       "/deliveries", flaky).json()["deliveries"]
             if deliveries and deliveries[0]["status"] != "pending" \
                     or time.monotonic() > deadline:
                 break
@@ -255,9 +309,10 @@ def test_webhook_retried_until_endpoint_recovers(platform):
         receiver.close()
 
 
-def test_webhook_subscription_rejects_private_address(platform):
+def test_webhook_subscription_rejects_private_address(platform, partners):
     response = post(platform, "/v1/cities/chicago/webhooks",
-                    {"partner": "p", "url": "http://169.254.169.254/latest",
+                    partners("chicago", "chicago-college"),
+                    {"url": "http://169.254.169.254/latest",
                      "event_types": ["badge.issued"]})
     assert response.status_code == 400
     assert "url" in response.json()["errors"]

@@ -4,6 +4,11 @@ The tests import their own opportunities into the seeded Chicago and Dallas
 catalogs (source ``e2e-registration``), so they never change the capacity or
 rosters of the real programmes that other journeys register for. A queue bound
 to the registration service's event exchange records what it dispatches.
+
+Imported opportunities belong to no partner organisation, so the city's
+administrator (``"admin:chicago"``) is the staff member who takes attendance,
+signs off completions and reads rosters. A guardian account (``family``)
+registers the youth, each with an inline profile, and acts on their behalf.
 """
 
 import json
@@ -12,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +25,6 @@ from zoneinfo import ZoneInfo
 import eventlet
 import pymongo
 import pytest
-import requests
 from kombu import Connection, Queue, binding
 from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -33,6 +38,8 @@ SOURCE = "e2e-registration"
 CHICAGO_ZONE = ZoneInfo("America/Chicago")
 TEEN_YEAR = date.today().year - 14
 CHILD_YEAR = date.today().year - 9
+ADMIN = "admin:chicago"
+LOAD_GUARDIANS = 20
 
 
 class EventTap:
@@ -77,10 +84,15 @@ def tap(platform, namespace):
     events.close()
 
 
-def call(platform, method, path, body=None, account=None, **params):
-    headers = {"X-Account-Id": account} if account else {}
-    return requests.request(method, f"{platform['url']}{path}", json=body,
-                            params=params, headers=headers, timeout=60)
+@pytest.fixture(scope="module")
+def family(platform):
+    """The guardian account that registers this module's youth."""
+    return platform["accounts"].sign_up("chicago")
+
+
+def call(platform, method, path, who=None, body=None, **params):
+    """Send a request as ``who`` (see ``Accounts.headers``); None is anonymous."""
+    return platform["accounts"].request(method, path, who, body, **params)
 
 
 def local(moment: datetime) -> str:
@@ -118,18 +130,21 @@ def import_opportunities(namespace, city: str, specs: dict) -> dict:
             for key, record in records.items()}
 
 
-def register(platform, city, opportunity_id, youth=None, youth_id=None):
+def register(platform, who, city, opportunity_id, youth=None, youth_id=None):
+    """Register as ``who``: a youth ``who`` acts for, or a new one as its guardian."""
     body = {"opportunity_id": opportunity_id}
     if youth_id:
         body["youth_id"] = youth_id
     else:
+        body["relationship"] = "guardian"
         body["youth"] = youth or {"display_name": "Sam", "birth_year": TEEN_YEAR,
                                   "birth_month": 1}
-    return call(platform, "POST", f"/v1/cities/{city}/registrations", body)
+    return call(platform, "POST", f"/v1/cities/{city}/registrations", who, body)
 
 
-def child_with_guardian(platform, city="chicago") -> dict:
-    response = call(platform, "POST", f"/v1/cities/{city}/youth", {
+def child_with_guardian(platform, who, city="chicago") -> dict:
+    response = call(platform, "POST", f"/v1/cities/{city}/youth", who, {
+        "relationship": "guardian",
         "display_name": "Ana", "birth_year": CHILD_YEAR, "birth_month": 3,
         "home": {"postal_code": "60605-1234"}, "interests": ["robots"],
         "preferred_language": "es",
@@ -138,10 +153,10 @@ def child_with_guardian(platform, city="chicago") -> dict:
     return response.json()
 
 
-def consent_token(platform, tap, youth, city="chicago") -> str:
-    """Request consent and return the token from the dispatched event's link."""
+def consent_token(platform, tap, who, youth, city="chicago") -> str:
+    """Request consent as ``who`` and return the token from the event's link."""
     response = call(platform, "POST", f"/v1/cities/{city}/youth/{youth['id']}"
-                                      "/consent-requests",
+                                      "/consent-requests", who,
                     {"guardian_id": youth["guardians"][0]["id"]})
     assert response.status_code == 201, response.text
     request_id = response.json()["id"]
@@ -157,7 +172,8 @@ def consent_token(platform, tap, youth, city="chicago") -> str:
 
 
 def answer(platform, token, decision="grant", city="chicago"):
-    return call(platform, "POST", f"/v1/cities/{city}/guardian-consent",
+    """Answer a consent link anonymously, as a guardian following the e-mail does."""
+    return call(platform, "POST", f"/v1/cities/{city}/guardian-consent", None,
                 {"token": token, "decision": decision})
 
 
@@ -194,8 +210,9 @@ def opportunities(platform, namespace):
     ("roomy", {"display_name": "Kid", "birth_year": CHILD_YEAR, "birth_month": 1},
      "guardian_consent_required"),
 ])
-def test_registration_rejected_with_reason(platform, opportunities, key, youth, reason):
-    response = register(platform, "chicago", opportunities[key]["id"], youth)
+def test_registration_rejected_with_reason(platform, opportunities, family, key, youth,
+                                           reason):
+    response = register(platform, family, "chicago", opportunities[key]["id"], youth)
     assert response.status_code == 409, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
@@ -204,10 +221,16 @@ def test_registration_rejected_with_reason(platform, opportunities, key, youth, 
     assert body["detail"]
 
 
-def test_registration_twice_returns_existing(platform, opportunities, tap):
-    first = register(platform, "chicago", opportunities["roomy"]["id"])
+def test_registration_needs_sign_in(platform, opportunities):
+    response = register(platform, None, "chicago", opportunities["roomy"]["id"])
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_registration_twice_returns_existing(platform, opportunities, family, tap):
+    first = register(platform, family, "chicago", opportunities["roomy"]["id"])
     assert first.status_code == 201, first.text
-    again = register(platform, "chicago", opportunities["roomy"]["id"],
+    again = register(platform, family, "chicago", opportunities["roomy"]["id"],
                      youth_id=first.json()["youth_id"])
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
@@ -216,9 +239,9 @@ def test_registration_twice_returns_existing(platform, opportunities, tap):
     assert len(tap.of("youth_registered", registration_id=first.json()["id"])) == 1
 
 
-def test_overlapping_sessions_give_warning(platform, opportunities):
-    first = register(platform, "chicago", opportunities["clash_a"]["id"]).json()
-    second = register(platform, "chicago", opportunities["clash_b"]["id"],
+def test_overlapping_sessions_give_warning(platform, opportunities, family):
+    first = register(platform, family, "chicago", opportunities["clash_a"]["id"]).json()
+    second = register(platform, family, "chicago", opportunities["clash_b"]["id"],
                       youth_id=first["youth_id"])
     assert second.status_code == 201, second.text
     warnings = second.json()["warnings"]
@@ -226,16 +249,16 @@ def test_overlapping_sessions_give_warning(platform, opportunities):
     assert warnings[0]["opportunity_id"] == opportunities["clash_a"]["id"]
 
 
-def test_child_consent_grant_reuse_and_withdrawal(platform, opportunities, tap):
-    youth = child_with_guardian(platform)
+def test_child_consent_grant_reuse_and_withdrawal(platform, opportunities, family, tap):
+    youth = child_with_guardian(platform, family)
     assert youth["home"] == {"postal_code": "60605", "neighbourhood": None,
                              "centroid": None}
-    refused = register(platform, "chicago", opportunities["roomy"]["id"],
+    refused = register(platform, family, "chicago", opportunities["roomy"]["id"],
                        youth_id=youth["id"])
     assert refused.json()["reason"] == "guardian_consent_required"
 
-    token = consent_token(platform, tap, youth)
-    shown = call(platform, "POST", "/v1/cities/chicago/guardian-consent/lookup",
+    token = consent_token(platform, tap, family, youth)
+    shown = call(platform, "POST", "/v1/cities/chicago/guardian-consent/lookup", None,
                  {"token": token})
     assert shown.status_code == 200, shown.text
     assert shown.json()["youth_display_name"] == "Ana"
@@ -246,11 +269,12 @@ def test_child_consent_grant_reuse_and_withdrawal(platform, opportunities, tap):
     assert reused.status_code == 409
     assert reused.json()["reason"] == "consent_token_used"
 
-    registration = register(platform, "chicago", opportunities["roomy"]["id"],
+    registration = register(platform, family, "chicago", opportunities["roomy"]["id"],
                             youth_id=youth["id"])
     assert registration.status_code == 201, registration.text
     withdrawn = call(platform, "POST",
-                     f"/v1/cities/chicago/youth/{youth['id']}/consent-withdrawal", {})
+                     f"/v1/cities/chicago/youth/{youth['id']}/consent-withdrawal",
+                     family, {})
     assert withdrawn.status_code == 200, withdrawn.text
     cancelled = withdrawn.json()["cancelled_registrations"]
     assert [item["id"] for item in cancelled] == [registration.json()["id"]]
@@ -258,15 +282,16 @@ def test_child_consent_grant_reuse_and_withdrawal(platform, opportunities, tap):
                                   registration_id=registration.json()["id"]))
     event = tap.of("registration_cancelled", registration_id=registration.json()["id"])
     assert event[0]["data"]["reason"] == "consent_withdrawn"
-    again = register(platform, "chicago", opportunities["roomy"]["id"],
+    again = register(platform, family, "chicago", opportunities["roomy"]["id"],
                      youth_id=youth["id"])
     assert again.json()["reason"] == "guardian_consent_withdrawn"
 
 
-def test_consent_token_expired_missing_unknown_revoked(platform, namespace, tap):
-    youth = child_with_guardian(platform)
-    older = consent_token(platform, tap, youth)
-    newer = consent_token(platform, tap, youth)
+def test_consent_token_expired_missing_unknown_revoked(platform, namespace, family,
+                                                       tap):
+    youth = child_with_guardian(platform, family)
+    older = consent_token(platform, tap, family, youth)
+    newer = consent_token(platform, tap, family, youth)
     revoked = answer(platform, older)
     assert revoked.json()["reason"] == "consent_token_revoked"
 
@@ -279,7 +304,7 @@ def test_consent_token_expired_missing_unknown_revoked(platform, namespace, tap)
     assert expired.status_code == 409
     assert expired.json()["reason"] == "consent_token_expired"
 
-    missing = call(platform, "POST", "/v1/cities/chicago/guardian-consent",
+    missing = call(platform, "POST", "/v1/cities/chicago/guardian-consent", None,
                    {"decision": "grant"})
     assert missing.status_code == 400
     assert "token" in missing.json()["errors"]
@@ -287,19 +312,20 @@ def test_consent_token_expired_missing_unknown_revoked(platform, namespace, tap)
     assert unknown.status_code == 404
 
 
-def test_waitlist_promotion_follows_sequence(platform, opportunities, tap):
+def test_waitlist_promotion_follows_sequence(platform, opportunities, family, tap):
     opportunity = opportunities["waitlist"]
-    results = [register(platform, "chicago", opportunity["id"]).json() for _ in range(6)]
+    results = [register(platform, family, "chicago", opportunity["id"]).json()
+               for _ in range(6)]
     assert [item["status"] for item in results] == ["confirmed"] * 3 + ["waitlisted"] * 3
     assert [item["sequence"] for item in results] == [1, 2, 3, 4, 5, 6]
     assert [item.get("waitlist_position") for item in results[3:]] == [1, 2, 3]
 
     for item in (results[1], results[0]):
         response = call(platform, "POST", f"/v1/cities/chicago/registrations/"
-                                          f"{item['id']}/cancellation", {})
+                                          f"{item['id']}/cancellation", family, {})
         assert response.status_code == 200, response.text
     roster = call(platform, "GET", f"/v1/cities/chicago/opportunities/"
-                                   f"{opportunity['id']}/registrations").json()
+                                   f"{opportunity['id']}/registrations", ADMIN).json()
     statuses = {item["sequence"]: item["status"] for item in roster["registrations"]}
     assert statuses == {1: "cancelled", 2: "cancelled", 3: "confirmed",
                         4: "confirmed", 5: "confirmed", 6: "waitlisted"}
@@ -311,33 +337,44 @@ def test_waitlist_promotion_follows_sequence(platform, opportunities, tap):
     assert [item["data"]["sequence"] for item in promoted] == [4, 5]
 
 
-def test_completion_by_attendance_emits_once(platform, opportunities, tap):
+def test_roster_hidden_from_non_staff(platform, opportunities, family):
+    path = (f"/v1/cities/chicago/opportunities/{opportunities['roomy']['id']}"
+            "/registrations")
+    _, other_partner = platform["accounts"].partner("chicago")
+    assert call(platform, "GET", path).status_code == 401
+    assert call(platform, "GET", path, family).status_code == 403
+    assert call(platform, "GET", path, other_partner).status_code == 403
+    assert call(platform, "GET", path, ADMIN).status_code == 200
+
+
+def test_completion_by_attendance_emits_once(platform, opportunities, family, tap):
     opportunity = opportunities["open"]
     path = f"/v1/cities/chicago/opportunities/{opportunity['id']}"
-    rule = call(platform, "PUT", f"{path}/completion-rule",
-                {"min_sessions_attended": 2}, account="staff-1")
+    rule = call(platform, "PUT", f"{path}/completion-rule", ADMIN,
+                {"min_sessions_attended": 2})
     assert rule.status_code == 200, rule.text
     assert rule.json()["total_sessions"] == 3
-    registration = register(platform, "chicago", opportunity["id"]).json()
+    registration = register(platform, family, "chicago", opportunity["id"]).json()
     first = datetime.strptime(opportunity["sessions"][0]["start"], "%Y-%m-%dT%H:%M")
     sessions = [local(first + timedelta(weeks=week)) for week in range(3)]
 
-    no_staff = call(platform, "POST", f"{path}/attendance", {
-        "session_id": sessions[0], "records": []})
-    assert no_staff.status_code == 400
+    _, other_partner = platform["accounts"].partner("chicago")
+    for who, status in ((None, 401), (family, 403), (other_partner, 403)):
+        refused = call(platform, "POST", f"{path}/attendance", who, {
+            "session_id": sessions[0], "records": [
+                {"registration_id": registration["id"], "status": "present"}]})
+        assert refused.status_code == status, refused.text
     completed = []
     for session in sessions:
-        response = call(platform, "POST", f"{path}/attendance", {
+        response = call(platform, "POST", f"{path}/attendance", ADMIN, {
             "session_id": session, "records": [
-                {"registration_id": registration["id"], "status": "present"}]},
-            account="staff-1")
+                {"registration_id": registration["id"], "status": "present"}]})
         assert response.status_code == 200, response.text
         completed.append(response.json()["completed_registration_ids"])
     assert completed == [[], [registration["id"]], []]
 
     signed = call(platform, "POST", f"/v1/cities/chicago/registrations/"
-                                    f"{registration['id']}/completion", {},
-                  account="staff-2")
+                                    f"{registration['id']}/completion", ADMIN, {})
     assert signed.status_code == 200
     assert signed.json()["completion"]["method"] == "attendance"
     tap.wait_for(lambda _: tap.of("program_completed",
@@ -346,13 +383,15 @@ def test_completion_by_attendance_emits_once(platform, opportunities, tap):
     assert len(tap.of("program_completed", registration_id=registration["id"])) == 1
 
 
-def test_concurrent_sign_off_emits_once(platform, opportunities, tap):
-    registration = register(platform, "chicago", opportunities["roomy"]["id"]).json()
+def test_concurrent_sign_off_emits_once(platform, opportunities, family, tap):
+    registration = register(platform, family, "chicago",
+                            opportunities["roomy"]["id"]).json()
     path = f"/v1/cities/chicago/registrations/{registration['id']}/completion"
+    assert call(platform, "POST", path, family, {}).status_code == 404
     codes = []
 
     def sign_off():
-        codes.append(call(platform, "POST", path, {}, account="staff-1").status_code)
+        codes.append(call(platform, "POST", path, ADMIN, {}).status_code)
 
     threads = [threading.Thread(target=sign_off) for _ in range(8)]
     for thread in threads:
@@ -366,95 +405,158 @@ def test_concurrent_sign_off_emits_once(platform, opportunities, tap):
     assert len(tap.of("program_completed", registration_id=registration["id"])) == 1
 
 
-def test_prerequisite_badges_checked(platform, namespace, opportunities):
+def test_prerequisite_badges_checked(platform, namespace, opportunities, family):
     first = opportunities["first"]
-    holder = register(platform, "chicago", first["id"]).json()
+    holder = register(platform, family, "chicago", first["id"]).json()
     completed = call(platform, "POST", f"/v1/cities/chicago/registrations/"
-                                       f"{holder['id']}/completion", {},
-                     account="staff-1")
+                                       f"{holder['id']}/completion", ADMIN, {})
     assert completed.status_code == 200, completed.text
     deadline = time.monotonic() + 30
     badges = []
     while not badges and time.monotonic() < deadline:
         badges = call(platform, "GET", f"/v1/cities/chicago/youth/{holder['youth_id']}"
-                                       "/badges").json().get("badges", [])
+                                       "/badges", family).json().get("badges", [])
         eventlet.sleep(0.3)
     assert badges, "no badge was issued for the completed prerequisite"
     badge_class_id = badges[0]["badge_class_id"]
     advanced = import_opportunities(namespace, "chicago", {
         "advanced": {"prerequisite_badges": [badge_class_id]}})["advanced"]
 
-    allowed = register(platform, "chicago", advanced["id"], youth_id=holder["youth_id"])
+    allowed = register(platform, family, "chicago", advanced["id"],
+                       youth_id=holder["youth_id"])
     assert allowed.status_code == 201, allowed.text
-    refused = register(platform, "chicago", advanced["id"])
+    refused = register(platform, family, "chicago", advanced["id"])
     assert refused.status_code == 409
     assert refused.json()["reason"] == "prerequisite_badges_missing"
     assert refused.json()["missing_badge_class_ids"] == [badge_class_id]
 
 
-def test_erasure_anonymises_and_reports(platform, opportunities, tap):
+def youth_grants(platform, who) -> set[str]:
+    """The youth ids that ``who`` holds a youth or guardian grant for."""
+    me = call(platform, "GET", "/v1/auth/me", who)
+    assert me.status_code == 200, me.text
+    return {grant["scope_id"] for grant in me.json()["grants"]
+            if grant["role"] in ("youth", "guardian")}
+
+
+def test_erasure_anonymises_and_reports(platform, namespace, opportunities, family,
+                                        tap):
     opportunity = opportunities["erasure"]
-    youth = child_with_guardian(platform)
-    answer(platform, consent_token(platform, tap, youth))
-    registration = register(platform, "chicago", opportunity["id"],
+    youth = child_with_guardian(platform, family)
+    answer(platform, consent_token(platform, tap, family, youth))
+    registration = register(platform, family, "chicago", opportunity["id"],
                             youth_id=youth["id"]).json()
-    waiting = register(platform, "chicago", opportunity["id"]).json()
+    waiting = register(platform, family, "chicago", opportunity["id"]).json()
     assert waiting["status"] == "waitlisted"
 
-    erased = call(platform, "DELETE", f"/v1/cities/chicago/youth/{youth['id']}")
+    erased = call(platform, "DELETE", f"/v1/cities/chicago/youth/{youth['id']}", family)
     assert erased.status_code == 202, erased.text
     erasure = erased.json()
     assert erasure["status"] == "completed"
     status = call(platform, "GET", erasure["status_url"]).json()
     assert status["services"] == {"registration": "completed"}
     assert status["summary"]["registrations_anonymised"] == 1
-    assert call(platform, "GET", f"/v1/cities/chicago/youth/{youth['id']}") \
+    assert call(platform, "GET", f"/v1/cities/chicago/youth/{youth['id']}", family) \
         .status_code == 404
     stored = call(platform, "GET", f"/v1/cities/chicago/registrations/"
-                                   f"{registration['id']}").json()
+                                   f"{registration['id']}", ADMIN).json()
     assert stored["youth_id"] == f"erased-{registration['id']}"
     assert stored["status"] == "cancelled"
     promoted = call(platform, "GET", f"/v1/cities/chicago/registrations/"
-                                     f"{waiting['id']}").json()
+                                     f"{waiting['id']}", family).json()
     assert promoted["status"] == "confirmed"
     summary = call(platform, "GET", f"/v1/cities/chicago/opportunities/"
-                                    f"{opportunity['id']}/registrations").json()["summary"]
+                                    f"{opportunity['id']}/registrations",
+                   ADMIN).json()["summary"]
     assert summary["cancelled"] == 1
     assert summary["confirmed"] == 1
     tap.wait_for(lambda _: tap.of("youth_erased", youth_id=youth["id"]))
     assert tap.of("youth_erased", youth_id=youth["id"])[0]["data"]["erasure_id"] == \
         erasure["id"]
-    again = call(platform, "DELETE", f"/v1/cities/chicago/youth/{youth['id']}")
-    assert again.json()["id"] == erasure["id"]
+
+    # The identity service removes the guardian's grant on youth_erased, so the
+    # repeated erasure goes to the registration service over RPC instead.
+    deadline = time.monotonic() + 15
+    while youth["id"] in youth_grants(platform, family) and time.monotonic() < deadline:
+        eventlet.sleep(0.2)
+    assert youth["id"] not in youth_grants(platform, family)
+    assert call(platform, "DELETE", f"/v1/cities/chicago/youth/{youth['id']}",
+                family).status_code == 404
+    with ClusterRpcProxy({"AMQP_URI": namespace.amqp_uri},
+                         context_data={"city": "chicago"}) as rpc:
+        again = rpc.registration.erase_youth(youth["id"])
+    assert again["id"] == erasure["id"]
 
 
-def test_registration_data_scoped_to_city(platform, opportunities, tap):
-    youth = child_with_guardian(platform)
-    token = consent_token(platform, tap, youth)
-    registration = register(platform, "chicago", opportunities["roomy"]["id"]).json()
+def test_registration_data_scoped_to_city(platform, opportunities, family, tap):
+    youth = child_with_guardian(platform, family)
+    token = consent_token(platform, tap, family, youth)
+    registration = register(platform, family, "chicago",
+                            opportunities["roomy"]["id"]).json()
     dallas = "/v1/cities/dallas"
-    assert call(platform, "GET", f"{dallas}/registrations/{registration['id']}") \
+    assert call(platform, "GET", f"{dallas}/registrations/{registration['id']}",
+                family).status_code == 404
+    assert call(platform, "GET", f"{dallas}/youth/{youth['id']}", family) \
         .status_code == 404
-    assert call(platform, "GET", f"{dallas}/youth/{youth['id']}").status_code == 404
     assert call(platform, "POST", f"{dallas}/registrations/{registration['id']}"
-                                  "/cancellation", {}).status_code == 404
+                                  "/cancellation", family, {}).status_code == 404
     assert answer(platform, token, city="dallas").status_code == 404
-    crossed = register(platform, "dallas", opportunities["roomy"]["id"],
+    crossed = register(platform, family, "dallas", opportunities["roomy"]["id"],
                        youth_id=registration["youth_id"])
     assert crossed.status_code == 404
     roster = call(platform, "GET", f"{dallas}/opportunities/"
-                                   f"{opportunities['roomy']['id']}/registrations").json()
-    assert roster["registrations"] == []
+                                   f"{opportunities['roomy']['id']}/registrations",
+                  "admin:dallas")
+    assert roster.status_code == 200, roster.text
+    assert roster.json()["registrations"] == []
+    assert call(platform, "GET", f"{dallas}/registrations/{registration['id']}",
+                "admin:dallas").status_code == 404
 
 
-def test_thousand_concurrent_registrations(platform, opportunities):
-    """1,000 registrations from 4 processes for 50 seats: exact seats, FIFO waitlist."""
+def test_other_account_cannot_see_youth(platform, opportunities, family):
+    registration = register(platform, family, "chicago",
+                            opportunities["roomy"]["id"]).json()
+    stranger = platform["accounts"].sign_up("chicago")
+    youth_path = f"/v1/cities/chicago/youth/{registration['youth_id']}"
+    registration_path = f"/v1/cities/chicago/registrations/{registration['id']}"
+    for method, path in (("GET", youth_path), ("GET", f"{youth_path}/registrations"),
+                         ("GET", registration_path),
+                         ("POST", f"{registration_path}/cancellation")):
+        assert call(platform, method, path, stranger, {}).status_code == 404, path
+        assert call(platform, method, path, None, {}).status_code == 401, path
+    borrowed = register(platform, stranger, "chicago", opportunities["roomy"]["id"],
+                        youth_id=registration["youth_id"])
+    assert borrowed.status_code == 404
+    assert call(platform, "GET", registration_path, family).json()["status"] == \
+        "confirmed"
+
+
+@pytest.fixture(scope="module")
+def load_guardians(platform):
+    """Guardian accounts for the concurrent burst, signed up before it starts."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(lambda _: platform["accounts"].sign_up("chicago"),
+                             range(LOAD_GUARDIANS)))
+
+
+def test_thousand_concurrent_registrations(platform, opportunities, load_guardians,
+                                           tmp_path):
+    """1,000 registrations from 4 processes for 50 seats: exact seats, FIFO waitlist.
+
+    Each process sends its share through 5 of the 20 guardian accounts.
+    """
     opportunity = opportunities["load"]
+    token_file = tmp_path / "tokens"
+    token_file.touch(mode=0o600)
+    token_file.write_text("".join(
+        platform["accounts"].fresh(guardian).access_token + "\n"
+        for guardian in load_guardians))
     started = time.monotonic()
     completed = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "registration" / "load.py"),
          "--gateway", platform["url"], "--city", "chicago",
-         "--opportunity", opportunity["id"], "--total", "1000", "--processes", "4"],
+         "--opportunity", opportunity["id"], "--total", "1000", "--processes", "4",
+         "--token-file", str(token_file)],
         capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stderr[-2000:]
     run = json.loads(completed.stdout)
@@ -464,6 +566,8 @@ def test_thousand_concurrent_registrations(platform, opportunities):
     failed = [item for item in results if item["status_code"] != 201]
     assert failed == [], failed[:5]
     assert len({item["id"] for item in results}) == 1000
+    assert len({item["youth_id"] for item in results}) == 1000
+    assert {item["token_index"] for item in results} == set(range(LOAD_GUARDIANS))
 
     sequences = sorted(item["sequence"] for item in results)
     assert sequences == list(range(1, 1001))
@@ -475,25 +579,28 @@ def test_thousand_concurrent_registrations(platform, opportunities):
     assert waitlisted == list(range(51, 1001))
 
     path = f"/v1/cities/chicago/opportunities/{opportunity['id']}/registrations"
-    roster = call(platform, "GET", path, limit=1000).json()
+    roster = call(platform, "GET", path, ADMIN, limit=1000).json()
     assert roster["summary"]["confirmed"] == 50
     assert roster["summary"]["waitlisted"] == 950
     assert roster["summary"]["last_sequence"] == 1000
     by_sequence = {item["sequence"]: item for item in roster["registrations"]}
     assert sorted(by_sequence) == list(range(1, 1001))
 
+    # Each of the first ten registrations is cancelled by the guardian who made it.
+    guardian_of = {item["id"]: load_guardians[item["token_index"]] for item in results}
     cancelled = [by_sequence[sequence]["id"] for sequence in range(1, 11)]
     responses = []
     threads = [threading.Thread(target=lambda identifier=identifier: responses.append(
         call(platform, "POST", f"/v1/cities/chicago/registrations/{identifier}"
-                               "/cancellation", {}).status_code))
+                               "/cancellation", guardian_of[identifier], {})
+        .status_code))
         for identifier in cancelled]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert responses == [200] * 10
-    after = call(platform, "GET", path, limit=1000).json()
+    after = call(platform, "GET", path, ADMIN, limit=1000).json()
     statuses = {item["sequence"]: item["status"] for item in after["registrations"]}
     assert [statuses[sequence] for sequence in range(1, 11)] == ["cancelled"] * 10
     assert [statuses[sequence] for sequence in range(51, 61)] == ["confirmed"] * 10
@@ -501,5 +608,6 @@ def test_thousand_concurrent_registrations(platform, opportunities):
     assert after["summary"]["confirmed"] == 50
     assert after["summary"]["waitlisted"] == 940
     head = call(platform, "GET", f"/v1/cities/chicago/registrations/"
-                                 f"{by_sequence[61]['id']}").json()
+                                 f"{by_sequence[61]['id']}",
+                guardian_of[by_sequence[61]["id"]]).json()
     assert head["waitlist_position"] == 1

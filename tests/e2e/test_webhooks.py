@@ -4,6 +4,11 @@ disablement, tenancy and unsubscribing.
 Events are published straight to RabbitMQ with nameko's standalone dispatcher, as
 the badges and registration services would publish them, so a test can send
 hundreds without walking each journey through the gateway.
+
+Each partner is an organisation of the city, invited and approved once per module.
+It manages its webhooks with an API key that has the ``webhooks:read`` and
+``webhooks:write`` scopes; the notifications service files them under the
+organisation's id.
 """
 
 import json
@@ -11,6 +16,7 @@ import re
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
@@ -20,6 +26,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from standardwebhooks.webhooks import Webhook
 
 from cities_common import events
+from tests.e2e.accounts import Account
 from tests.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -29,10 +36,42 @@ CITY = "pittsburgh"
 OUTAGE_EVENTS = 500
 
 
-def call(platform, method, path, partner=None, body=None, **params):
-    headers = {"X-Partner-Id": partner} if partner else {}
-    return requests.request(method, f"{platform['url']}{path}", json=body,
-                            params=params, headers=headers, timeout=30)
+@dataclass
+class Partner:
+    """A partner organisation, its org admin and its API key."""
+
+    organization_id: str
+    lead: Account
+    key: str
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+def call(platform, method, path, who=None, body=None, **params):
+    """Send a request as ``who``: a ``Partner`` (its API key), or anything
+    ``Accounts.headers`` takes."""
+    if isinstance(who, Partner):
+        who = who.headers
+    return platform["accounts"].request(method, path, who, body, timeout=30, **params)
+
+
+@pytest.fixture(scope="module")
+def partners(platform):
+    """Return a function that takes a partner's name and city and returns its
+    ``Partner``, creating it on first use."""
+    accounts = platform["accounts"]
+    created = {}
+
+    def partner(name, city=CITY):
+        if (city, name) not in created:
+            organization_id, lead = accounts.partner(city, "employer", name)
+            created[city, name] = Partner(
+                organization_id, lead, accounts.api_key(city, organization_id, lead))
+        return created[city, name]
+
+    return partner
 
 
 def subscribe(platform, partner, url, types=("badge.issued",), city=CITY, **extra):
@@ -85,17 +124,18 @@ def receiver():
     receiver.close()
 
 
-def test_outage_loses_no_event(platform, receiver):
+def test_outage_loses_no_event(platform, partners, receiver):
     """Take the endpoint down while 500 badges are issued; after it returns, every
     event arrives once or more, signed, and repeats share one webhook-id."""
-    subscription = subscribe(platform, "outage-partner", receiver.url)
+    partner = partners("outage-partner")
+    subscription = subscribe(platform, partner, receiver.url)
     receiver.stop()
     published = [badge_event() for _ in range(OUTAGE_EVENTS)]
     publish(platform, "badges", events.BADGE_ISSUED, published)
 
     def failed_attempts():
         attempts = call(platform, "GET", webhook_path(subscription, "/attempts"),
-                        "outage-partner", limit=1000).json()["attempts"]
+                        partner, limit=1000).json()["attempts"]
         return len([item for item in attempts if item["status_code"] is None]) >= 25
 
     wait_until(failed_attempts, 60, "25 attempts failed against the stopped endpoint")
@@ -121,58 +161,106 @@ def test_outage_loses_no_event(platform, receiver):
     # so the last few can lag behind what the receiver has seen.
     def all_delivered():
         found = call(platform, "GET", webhook_path(subscription, "/deliveries"),
-                     "outage-partner", status="delivered", limit=1000).json()
+                     partner, status="delivered", limit=1000).json()
         return found if len(found["deliveries"]) >= OUTAGE_EVENTS else None
 
     deliveries = wait_until(all_delivered, 60, "every delivery was marked delivered")
     assert len(deliveries["deliveries"]) == OUTAGE_EVENTS
-    stored = call(platform, "GET", webhook_path(subscription), "outage-partner").json()
+    stored = call(platform, "GET", webhook_path(subscription), partner).json()
     assert stored["status"] == "active"
-    call(platform, "DELETE", webhook_path(subscription), "outage-partner")
+    call(platform, "DELETE", webhook_path(subscription), partner)
 
 
-def test_manage_subscription_lifecycle(platform, receiver):
-    created = subscribe(platform, "lifecycle", receiver.url,
+def test_manage_subscription_lifecycle(platform, partners, receiver):
+    partner = partners("lifecycle")
+    created = subscribe(platform, partner, receiver.url,
                         types=["badge.*", "registration.*"], description="CRM sync")
     assert created["secret"].startswith("whsec_")
     path = webhook_path(created)
 
-    listed = call(platform, "GET", f"/v1/cities/{CITY}/webhooks", "lifecycle").json()
+    listed = call(platform, "GET", f"/v1/cities/{CITY}/webhooks", partner).json()
     assert [item["id"] for item in listed["webhooks"]] == [created["id"]]
     assert all("secret" not in item for item in listed["webhooks"])
+    signed_in = call(platform, "GET", f"/v1/cities/{CITY}/webhooks", partner.lead)
+    assert signed_in.json() == listed
 
-    changed = call(platform, "PATCH", path, "lifecycle",
+    changed = call(platform, "PATCH", path, partner,
                    {"event_types": ["badge.revoked"]})
     assert changed.status_code == 200
     assert changed.json()["event_types"] == ["badge.revoked"]
-    invalid = call(platform, "PATCH", path, "lifecycle", {"event_types": ["nope"]})
+    invalid = call(platform, "PATCH", path, partner, {"event_types": ["nope"]})
     assert invalid.status_code == 400
     assert "event_types" in invalid.json()["errors"]
 
-    assert call(platform, "DELETE", path, "lifecycle").status_code == 204
-    assert call(platform, "GET", path, "lifecycle").status_code == 404
+    assert call(platform, "DELETE", path, partner).status_code == 204
+    assert call(platform, "GET", path, partner).status_code == 404
 
 
-def test_list_needs_partner(platform):
-    response = call(platform, "GET", f"/v1/cities/{CITY}/webhooks")
-    assert response.status_code == 400
-    assert "partner" in response.json()["errors"]
+def test_list_needs_partner(platform, partners):
+    partner = partners("lifecycle")
+    path = f"/v1/cities/{CITY}/webhooks"
+    assert call(platform, "GET", path).status_code == 401
+    outsider = platform["accounts"].sign_up(CITY)
+    assert call(platform, "GET", path, outsider).status_code == 403
+    read_only = platform["accounts"].api_key(
+        CITY, partner.organization_id, partner.lead, scopes=("webhooks:read",))
+    key = {"Authorization": f"Bearer {read_only}"}
+    assert call(platform, "GET", path, key).status_code == 200
+    written = call(platform, "POST", path, key, {
+        "url": "https://hooks.example.org/in", "event_types": ["badge.issued"]})
+    assert written.status_code == 403
+    assert call(platform, "GET", path, {"X-Api-Key": read_only}).status_code == 200
+    assert call(platform, "GET", path, {"Authorization": "Bearer col_forged"}) \
+        .status_code == 401
 
 
-def test_partners_and_cities_are_separated(platform, receiver):
-    mine = subscribe(platform, "tenant-a", receiver.url)
-    other_partner = call(platform, "GET", webhook_path(mine), "tenant-b")
+def partner_elsewhere(platform, partner, city) -> str:
+    """Make the org admin of ``partner`` the org admin of a new partner in ``city``;
+    return that organisation's id."""
+    accounts = platform["accounts"]
+    invited = call(platform, "POST", f"/v1/cities/{city}/organizations",
+                   f"admin:{city}", {
+                       "name": f"Partner {uuid.uuid4().hex[:6]}", "kind": "employer",
+                       "website": "https://partner.example.org",
+                       "admin": {"email": partner.lead.email, "name": "Lee Lead"}})
+    assert invited.status_code == 201, invited.text
+    _, accepted = accounts.accept_invitation(
+        city, invited.json()["invitation"]["token"], partner.lead)
+    assert accepted.status_code == 200, accepted.text
+    organization_id = invited.json()["organization"]["id"]
+    approved = call(platform, "POST",
+                    f"/v1/cities/{city}/organizations/{organization_id}/approve",
+                    f"admin:{city}")
+    assert approved.status_code == 200, approved.text
+    return organization_id
+
+
+def test_partners_and_cities_are_separated(platform, partners, receiver):
+    tenant_a, tenant_b = partners("tenant-a"), partners("tenant-b")
+    elsewhere = "washington-dc"
+    partner_elsewhere(platform, tenant_a, elsewhere)
+    mine = subscribe(platform, tenant_a, receiver.url)
+    assert mine["partner"] == tenant_a.organization_id
+    other_partner = call(platform, "GET", webhook_path(mine), tenant_b)
     assert other_partner.status_code == 404
-    other_city = call(platform, "GET",
-                      f"/v1/cities/dallas/webhooks/{mine['id']}", "tenant-a")
-    assert other_city.status_code == 404
-    assert call(platform, "GET", "/v1/cities/dallas/webhooks",
-                "tenant-a").json()["webhooks"] == []
-    assert call(platform, "DELETE", webhook_path(mine), "tenant-b").status_code == 404
+    assert call(platform, "GET", webhook_path(mine), tenant_b.lead).status_code == 404
+    # The API key works only in its own city. Signed in, the same person acts for
+    # their organisation in the other city, which does not own the subscription.
+    other_city = f"/v1/cities/{elsewhere}/webhooks/{mine['id']}"
+    assert call(platform, "GET", other_city, tenant_a).status_code == 403
+    assert call(platform, "GET", other_city, tenant_a.lead).status_code == 404
+    assert call(platform, "GET", f"/v1/cities/{elsewhere}/webhooks",
+                tenant_a.lead).json()["webhooks"] == []
+    assert call(platform, "DELETE", webhook_path(mine), tenant_b).status_code == 404
+    posing = call(platform, "POST", f"/v1/cities/{CITY}/webhooks", tenant_b, {
+        "partner": tenant_a.organization_id, "url": receiver.url,
+        "event_types": ["badge.issued"]})
+    assert posing.status_code == 400
+    assert "partner" in posing.json()["errors"]
 
     foreign = Receiver()
     try:
-        subscribe(platform, "tenant-a", foreign.url, city="washington-dc")
+        subscribe(platform, tenant_a.lead, foreign.url, city=elsewhere)
         event = badge_event()
         publish(platform, "badges", events.BADGE_ISSUED, [event])
         receiver.wait_for(lambda items: any(item["id"] == event["event_id"]
@@ -181,12 +269,13 @@ def test_partners_and_cities_are_separated(platform, receiver):
         assert foreign.requests == []
     finally:
         foreign.close()
-        call(platform, "DELETE", webhook_path(mine), "tenant-a")
+        call(platform, "DELETE", webhook_path(mine), tenant_a)
 
 
-def test_rotation_signs_with_old_and_new(platform, receiver):
-    created = subscribe(platform, "rotator", receiver.url)
-    rotated = call(platform, "POST", webhook_path(created, "/rotate-secret"), "rotator",
+def test_rotation_signs_with_old_and_new(platform, partners, receiver):
+    partner = partners("rotator")
+    created = subscribe(platform, partner, receiver.url)
+    rotated = call(platform, "POST", webhook_path(created, "/rotate-secret"), partner,
                    {"overlap_seconds": 3600})
     assert rotated.status_code == 200
     rotated = rotated.json()
@@ -200,19 +289,20 @@ def test_rotation_signs_with_old_and_new(platform, receiver):
     assert len(request["headers"]["webhook-signature"].split(" ")) == 2
     assert verified(created["secret"], request)["id"] == event["event_id"]
     assert verified(rotated["secret"], request)["id"] == event["event_id"]
-    call(platform, "DELETE", webhook_path(created), "rotator")
+    call(platform, "DELETE", webhook_path(created), partner)
 
 
-def test_replay_event_and_range(platform, receiver):
+def test_replay_event_and_range(platform, partners, receiver):
     receiver.status = 200
-    created = subscribe(platform, "replayer", receiver.url)
+    partner = partners("replayer")
+    created = subscribe(platform, partner, receiver.url)
     since = datetime.now(timezone.utc).isoformat()
     sent = [badge_event() for _ in range(3)]
     publish(platform, "badges", events.BADGE_ISSUED, sent)
     receiver.wait_for(lambda items: len(items) >= 3)
     assert len(receiver.accepted()) == 3
 
-    one = call(platform, "POST", webhook_path(created, "/replay"), "replayer",
+    one = call(platform, "POST", webhook_path(created, "/replay"), partner,
                {"event_id": sent[0]["event_id"]})
     assert one.status_code == 202
     # "rescheduled" when the first delivery was not yet recorded as finished.
@@ -223,7 +313,7 @@ def test_replay_event_and_range(platform, receiver):
     assert len(first_ids) == 2
     assert len(set(first_ids)) == 1
 
-    ranged = call(platform, "POST", webhook_path(created, "/replay"), "replayer",
+    ranged = call(platform, "POST", webhook_path(created, "/replay"), partner,
                   {"since": since})
     assert ranged.status_code == 202
     assert sorted(ranged.json()["event_ids"]) == sorted(e["event_id"] for e in sent)
@@ -233,7 +323,7 @@ def test_replay_event_and_range(platform, receiver):
     # An attempt is recorded after its response arrives, so the receiver can
     # see the last request before the attempt shows up in the list.
     def three_attempts():
-        found = call(platform, "GET", webhook_path(created, "/attempts"), "replayer",
+        found = call(platform, "GET", webhook_path(created, "/attempts"), partner,
                      event_id=sent[0]["event_id"]).json()["attempts"]
         return found if len(found) >= 3 else None
 
@@ -241,18 +331,19 @@ def test_replay_event_and_range(platform, receiver):
     assert [item["status_code"] for item in attempts] == [200, 200, 200]
     assert all(item["latency_ms"] >= 0 for item in attempts)
     assert all(item["response_excerpt"] == "ok" for item in attempts)
-    call(platform, "DELETE", webhook_path(created), "replayer")
+    call(platform, "DELETE", webhook_path(created), partner)
 
 
-def test_failing_endpoint_disabled_and_owner_told(platform, receiver):
+def test_failing_endpoint_disabled_and_owner_told(platform, partners, receiver):
     receiver.status = 500
-    created = subscribe(platform, "broken-partner", receiver.url,
+    partner = partners("broken-partner")
+    created = subscribe(platform, partner, receiver.url,
                         contact_email="ops@broken.example", language="es")
     event = badge_event()
     publish(platform, "badges", events.BADGE_ISSUED, [event])
 
     def disabled():
-        stored = call(platform, "GET", webhook_path(created), "broken-partner").json()
+        stored = call(platform, "GET", webhook_path(created), partner).json()
         return stored if stored["status"] == "disabled" else None
 
     stored = wait_until(disabled, 90, "the failing endpoint was disabled")
@@ -266,29 +357,30 @@ def test_failing_endpoint_disabled_and_owner_told(platform, receiver):
     assert created["id"] in told[0].get_content()
 
     with ClusterRpcProxy({"AMQP_URI": platform["amqp_uri"]}) as rpc:
-        dead = rpc.notifications.list_dead_letters(CITY, "broken-partner")
+        dead = rpc.notifications.list_dead_letters(CITY, partner.organization_id)
     assert [item["event_id"] for item in dead] == [event["event_id"]]
     assert dead[0]["reason"] == "endpoint_disabled"
 
     receiver.status = 204
-    enabled = call(platform, "PATCH", webhook_path(created), "broken-partner",
+    enabled = call(platform, "PATCH", webhook_path(created), partner,
                    {"status": "active"})
     assert enabled.json()["status"] == "active"
-    replay = call(platform, "POST", webhook_path(created, "/replay"), "broken-partner",
+    replay = call(platform, "POST", webhook_path(created, "/replay"), partner,
                   {"event_id": event["event_id"]})
     assert replay.status_code == 202
     receiver.wait_for(lambda items: len(receiver.accepted()) >= 1)
     assert json.loads(receiver.accepted()[0]["body"])["id"] == event["event_id"]
-    call(platform, "DELETE", webhook_path(created), "broken-partner")
+    call(platform, "DELETE", webhook_path(created), partner)
 
 
-def test_slow_partner_does_not_delay_others(platform, receiver):
+def test_slow_partner_does_not_delay_others(platform, partners, receiver):
     """A slow endpoint gets at most its concurrency cap (4) of requests at once,
     while another partner's endpoint receives every event."""
+    slow_partner, fast_partner = partners("slow-partner"), partners("fast-partner")
     slow = Receiver(delay=2.5)
     try:
-        slow_subscription = subscribe(platform, "slow-partner", slow.url)
-        fast_subscription = subscribe(platform, "fast-partner", receiver.url)
+        slow_subscription = subscribe(platform, slow_partner, slow.url)
+        fast_subscription = subscribe(platform, fast_partner, receiver.url)
         sent = [badge_event() for _ in range(40)]
         publish(platform, "badges", events.BADGE_ISSUED, sent)
         receiver.wait_for(lambda items: len(items) >= 40, timeout=60)
@@ -297,8 +389,8 @@ def test_slow_partner_does_not_delay_others(platform, receiver):
         assert slow.max_concurrent <= 4
         assert receiver.max_concurrent <= 4
     finally:
-        call(platform, "DELETE", webhook_path(slow_subscription), "slow-partner")
-        call(platform, "DELETE", webhook_path(fast_subscription), "fast-partner")
+        call(platform, "DELETE", webhook_path(slow_subscription), slow_partner)
+        call(platform, "DELETE", webhook_path(fast_subscription), fast_partner)
         slow.close()
 
 
@@ -310,8 +402,8 @@ def test_slow_partner_does_not_delay_others(platform, receiver):
     "http://[::ffff:10.0.0.1]/hook",
     "ftp://127.0.0.1/hook",
 ])
-def test_subscription_rejects_unsafe_url(platform, url):
-    response = call(platform, "POST", f"/v1/cities/{CITY}/webhooks", "ssrf",
+def test_subscription_rejects_unsafe_url(platform, partners, url):
+    response = call(platform, "POST", f"/v1/cities/{CITY}/webhooks", partners("ssrf"),
                     {"url": url, "event_types": ["badge.issued"]})
     assert response.status_code == 400
     assert "url" in response.json()["errors"]
