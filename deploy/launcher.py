@@ -3,7 +3,7 @@
 Used by ``deploy/up`` and ``deploy/down`` and by the end-to-end tests, which start
 their own copy in a separate namespace (RabbitMQ vhost, database and index prefix).
 
-    python deploy/launcher.py start|stop|status|seed|sample|operator
+    python deploy/launcher.py start|stop|status|seed|sample|operator|mail
 """
 
 import argparse
@@ -38,6 +38,13 @@ PROCESSES = [
 ]
 
 
+# Without an SMTP server of the operator's, ``deploy/up`` runs a local one (aiosmtpd)
+# on this port that keeps every message in ``var/mail``, so a newcomer can read
+# sign-up links with ``launcher.py mail``.
+LOCAL_MAIL_PORT = 8025
+LOCAL_MAIL = "mail"
+
+
 class PlatformError(RuntimeError):
     """A service did not start or become healthy; the message names it and its log."""
 
@@ -56,6 +63,8 @@ def start(env: dict, run_dir: Path, metrics_ports: dict | None = None) -> None:
 
     run_dir.mkdir(parents=True, exist_ok=True)
     declare(env["AMQP_URI"])
+    if env.get("COL_LOCAL_MAIL_DIR"):
+        start_local_mail(Path(env["COL_LOCAL_MAIL_DIR"]), run_dir)
     for name, path, port in PROCESSES:
         pid_file = run_dir / f"{name}.pid"
         if _alive(pid_file):
@@ -70,6 +79,43 @@ def start(env: dict, run_dir: Path, metrics_ports: dict | None = None) -> None:
         )
         pid_file.write_text(str(process.pid))
         logger.info("started %s (pid %s)", name, process.pid)
+
+
+def start_local_mail(directory: Path, run_dir: Path) -> None:
+    """Start the local SMTP server that stores mail as a Maildir in ``directory``."""
+    pid_file = run_dir / f"{LOCAL_MAIL}.pid"
+    if _alive(pid_file):
+        return
+    log = open(run_dir / f"{LOCAL_MAIL}.log", "ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{LOCAL_MAIL_PORT}",
+         "-c", "aiosmtpd.handlers.Mailbox", str(directory)],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    pid_file.write_text(str(process.pid))
+    logger.info("started the local mail server on 127.0.0.1:%s (pid %s)",
+                LOCAL_MAIL_PORT, process.pid)
+
+
+def print_mail(directory: Path, recipient: str | None, count: int = 5) -> None:
+    """Print the newest messages the local mail server stored, for ``recipient``."""
+    import mailbox
+    from email import policy
+    from email.parser import BytesParser
+
+    if not (directory / "new").exists():
+        print(f"no mail yet in {directory}")
+        return
+    parser = BytesParser(policy=policy.default)
+    stored = sorted(mailbox.Maildir(directory, create=False),
+                    key=lambda message: message.get_date())
+    messages = [parser.parsebytes(message.as_bytes()) for message in stored]
+    if recipient:
+        messages = [message for message in messages
+                    if recipient.lower() in str(message["To"]).lower()]
+    for message in messages[-count:]:
+        body = message.get_body(preferencelist=("plain", "html"))
+        print(f"To: {message['To']}\nSubject: {message['Subject']}\n\n"
+              f"{body.get_content().strip() if body is not None else ''}\n{'-' * 60}")
 
 
 def wait_healthy(gateway_url: str, run_dir: Path, timeout: float = 60.0) -> None:
@@ -96,7 +142,7 @@ def wait_healthy(gateway_url: str, run_dir: Path, timeout: float = 60.0) -> None
 def stop(run_dir: Path, timeout: float = 15.0) -> None:
     """Stop every service started from ``run_dir``; SIGKILL whatever outlives ``timeout``."""
     pids = {}
-    for name, _, _ in PROCESSES:
+    for name in [name for name, _, _ in PROCESSES] + [LOCAL_MAIL]:
         pid_file = run_dir / f"{name}.pid"
         if _alive(pid_file):
             pid = int(pid_file.read_text())
@@ -200,13 +246,18 @@ def platform_env() -> dict:
                ES_URL=settings.es_url, PYTHONPATH=str(ROOT))
     env.setdefault("GATEWAY_ADDRESS", "127.0.0.1:8000")
     env.setdefault("PUBLIC_BASE_URL", f"http://{env['GATEWAY_ADDRESS']}")
+    if not env.get("SMTP_HOST"):
+        env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(LOCAL_MAIL_PORT),
+                   COL_LOCAL_MAIL_DIR=str(var_dir() / "mail"))
     return env
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["start", "stop", "status", "seed", "sample",
-                                                "operator"])
+                                                "operator", "mail"])
+    parser.add_argument("--to", default=None,
+                        help="with mail: show only messages to this address")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     env = platform_env()
@@ -229,6 +280,8 @@ def main(argv=None) -> int:
             print(sample_search(gateway_url))
         elif args.command == "operator":
             print(ensure_operator(env, var_dir()))
+        elif args.command == "mail":
+            print_mail(var_dir() / "mail", args.to)
     except PlatformError as exc:
         logger.error("%s", exc)
         return 1
