@@ -259,8 +259,9 @@ def _add_components(spec: APISpec) -> None:
     spec.components.schema("Problem", schema=openapi.ProblemSchema)
     spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-        "description": "An access token from POST /v1/auth/token. A partner's API "
-                       "key (col_...) is also accepted here."})
+        "description": "An access token from POST /v1/auth/token. On webhook "
+                       "routes a partner's API key (col_...) is also accepted "
+                       "here."})
     spec.components.security_scheme("apiKey", {
         "type": "apiKey", "in": "header", "name": "X-Api-Key",
         "description": "A partner organisation's API key (col_...)."})

@@ -44,8 +44,12 @@ class RegistrationRoutes:
         relationship = body.pop("relationship", "self")
         if "youth_id" in body:
             YOUTH_BY_BODY.check(self, request, {"city": city})
-        else:
+        elif "youth" in body:
             self._check_relationship(principal, city, relationship)
+        else:
+            raise BadRequest({"youth_id": [
+                "is missing: name a youth profile you act for, or send a new "
+                "'youth' profile"]})
         registration = self.registration_rpc.register(body)
         if "youth_id" not in body:
             self._grant_youth(principal, city, relationship, registration["youth_id"])

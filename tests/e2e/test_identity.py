@@ -174,12 +174,12 @@ def test_public_keys_verify_access_tokens(platform, identity):
 def test_api_key_create_authenticate_revoke(identity):
     organization = f"org-{uuid.uuid4().hex[:8]}"
     created = identity.create_api_key(CITY, organization,
-                                      {"name": "sync", "scopes": ["badges:read"]},
+                                      {"name": "sync", "scopes": ["webhooks:read"]},
                                       "acct-test")
     assert created["key"].startswith(f"col_{created['prefix']}_")
     principal = identity.authenticate(created["key"])
     assert principal == {"kind": "api_key", "key_id": created["id"], "city": CITY,
-                         "organization_id": organization, "scopes": ["badges:read"]}
+                         "organization_id": organization, "scopes": ["webhooks:read"]}
     [listed] = identity.list_api_keys(CITY, organization)
     assert "key" not in listed
     assert listed["last_used_at"] is not None
@@ -234,7 +234,7 @@ def test_city_archived_revokes_keys_and_grants(platform, identity):
     with ClusterRpcProxy({"AMQP_URI": platform["amqp_uri"]}, timeout=60) as rpc:
         rpc.catalog.onboard_city(city)
         created = wait_until(lambda: identity.create_api_key(
-            slug, "org-1", {"name": "k", "scopes": ["catalog:read"]}), 30,
+            slug, "org-1", {"name": "k", "scopes": ["webhooks:read"]}), 30,
             f"identity knows {slug}")
         pair = signed_in(platform, identity)
         identity.grant(pair["account_id"], slug, "city_admin", slug)

@@ -12,7 +12,7 @@ from services.identity import access
 from services.identity.tokens import token_hash, utc_now
 
 
-KEY_REQUEST = {"name": "Badge sync", "scopes": ["badges:read", "webhooks:write"]}
+KEY_REQUEST = {"name": "Badge sync", "scopes": ["webhooks:read", "webhooks:write"]}
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_create_api_key_returns_key_once(identity):
     created = identity.service.create_api_key("chicago", "org-1", KEY_REQUEST,
                                               "acct-admin")
     assert created["key"].startswith(f"col_{created['prefix']}_")
-    assert created["scopes"] == ["badges:read", "webhooks:write"]
+    assert created["scopes"] == ["webhooks:read", "webhooks:write"]
     assert created["name"] == "Badge sync"
     stored = identity.store.api_keys.keys.find_one({"_id": created["id"]})
     assert stored["key_hash"] == token_hash(created["key"])
@@ -86,7 +86,7 @@ def test_create_api_key_returns_key_once(identity):
 
 
 @pytest.mark.parametrize("request_, field", [
-    ({"scopes": ["badges:read"]}, "name"),
+    ({"scopes": ["webhooks:read"]}, "name"),
     ({"name": "x", "scopes": []}, "scopes"),
     ({"name": "x", "scopes": ["admin:all"]}, "scopes"),
     ({"name": "x"}, "scopes"),
@@ -118,7 +118,7 @@ def test_authenticate_api_key(identity):
     principal = identity.service.authenticate(created["key"])
     assert principal == {"kind": "api_key", "key_id": created["id"], "city": "chicago",
                          "organization_id": "org-1",
-                         "scopes": ["badges:read", "webhooks:write"]}
+                         "scopes": ["webhooks:read", "webhooks:write"]}
 
 
 def test_authenticate_records_last_use_once_a_minute(identity):
