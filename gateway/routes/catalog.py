@@ -132,6 +132,8 @@ class CatalogRoutes:
         """Accept an invitation as the signed-in account, which gains its role.
 
         The token travels in the body, never in the URL.
+        NOTE: any signed-in account holding the token may accept it; the
+        account's address need not match the invited one.
         """
         principal = signed_in(request)
         accepted = self.catalog_rpc.accept_invitation(json_body(request).get("token"))
