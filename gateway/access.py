@@ -50,6 +50,7 @@ class Principal:
 
     kind: str = "anonymous"
     account_id: str | None = None
+    email: str | None = None
     session_id: str | None = None
     email_verified: bool = False
     operator: bool = False
@@ -66,7 +67,7 @@ class Principal:
                        key_organization_id=found["organization_id"],
                        scopes=tuple(found.get("scopes") or ()))
         return cls(kind="account", account_id=found["account_id"],
-                   session_id=found.get("session_id"),
+                   email=found.get("email"), session_id=found.get("session_id"),
                    email_verified=bool(found.get("email_verified")),
                    operator=bool(found.get("operator")),
                    grants=list(found.get("grants") or ()))

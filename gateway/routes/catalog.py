@@ -131,12 +131,13 @@ class CatalogRoutes:
     def accept_invitation(self, request, city):
         """Accept an invitation as the signed-in account, which gains its role.
 
-        The token travels in the body, never in the URL.
-        NOTE: any signed-in account holding the token may accept it; the
-        account's address need not match the invited one.
+        The token travels in the body, never in the URL. Only an account with the
+        invited e-mail address may accept, so the member list names the person
+        who holds the role.
         """
         principal = signed_in(request)
-        accepted = self.catalog_rpc.accept_invitation(json_body(request).get("token"))
+        accepted = self.catalog_rpc.accept_invitation(json_body(request).get("token"),
+                                                      principal.email or "")
         account = accepted["account"]
         role = GRANT_ROLES[account["role"]]
         scope = city if role == "city_admin" else account["organization_id"]

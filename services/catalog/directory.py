@@ -218,6 +218,13 @@ class AccountStore:
                 return None
         return self.get(city, identifier), token
 
+    def invited_email(self, city: str, token: str) -> str | None:
+        """Return the address invited with ``token``, or None for an unknown token."""
+        document = self.collection.find_one(
+            {"city": city, "status": INVITED, "token_hash": token_hash(token)},
+            projection={"email": True})
+        return document["email"] if document else None
+
     def accept(self, city: str, token: str) -> dict | None:
         """Activate the invited account holding ``token``; return it, or None."""
         accepted = self.collection.find_one_and_update(

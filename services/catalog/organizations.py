@@ -12,7 +12,7 @@ import logging
 from cities_common.rpc import rpc
 
 from cities_common import events as contracts
-from cities_common.errors import Conflict, InvalidInput, NotFound
+from cities_common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.catalog.directory import utc_now
 from services.catalog.exceptions import EXPECTED
 from services.catalog.importing.organizations import slugify
@@ -128,15 +128,22 @@ class OrganizationEntrypoints:
         return {"account": account, "token": token}
 
     @rpc(expected_exceptions=EXPECTED)
-    def accept_invitation(self, token):
+    def accept_invitation(self, token, email=None):
         """Activate the invited account with ``token``; the token then stops working.
 
-        An invited organisation becomes ``pending``: it awaits the anchor's approval.
-        Raises ``NotFound`` for an unknown or already used token.
+        With ``email`` (the accepting person's verified address, from the gateway),
+        only the invited address may accept. An invited organisation becomes
+        ``pending``: it awaits the anchor's approval. Raises ``NotFound`` for an
+        unknown or already used token and ``Forbidden`` for another address.
         """
         city = self._city()
         if not isinstance(token, str) or not 16 <= len(token) <= 100:
             raise NotFound("invitation not found: the token is malformed")
+        if email is not None:
+            invited = self.store.accounts.invited_email(city["slug"], token)
+            if invited is not None and invited != str(email).strip().lower():
+                raise Forbidden("this invitation is for another e-mail address: sign "
+                                "in with the address it was sent to")
         account = self.store.accounts.accept(city["slug"], token)
         if account is None:
             raise NotFound(f"invitation not found in {city['slug']}, or already accepted")

@@ -180,13 +180,15 @@ class Accounts:
             self._by_catalog_account[onboarded["admin"]["id"]] = admin
         return admin
 
-    def accept_invitation(self, city: str, token: str, who: Account | None = None):
-        """Accept a catalog invitation as ``who`` (a new account by default).
+    def accept_invitation(self, city: str, token: str, who: Account | None = None,
+                          email: str | None = None):
+        """Accept a catalog invitation as ``who``, by default a new account of
+        ``email``, which must be the invited address.
 
         Returns ``(account, response)``; the catalog account id in the answer then
         names ``account`` in ``headers``.
         """
-        who = who or self.sign_up(city)
+        who = who or self.sign_up(city, email)
         response = self.request("POST", f"/v1/cities/{city}/invitations/accept", who,
                                 {"token": token})
         if response.status_code == 200:
@@ -200,17 +202,16 @@ class Accounts:
                 approve: bool = True) -> tuple[str, Account]:
         """Invite, accept and approve a partner; return its id and its org admin."""
         name = name or f"Test partner {uuid.uuid4().hex[:6]}"
+        email = f"lead-{uuid.uuid4().hex[:8]}@example.org"
         invited = self.request("POST", f"/v1/cities/{city}/organizations",
                                f"admin:{city}", {
                                    "name": name, "kind": kind,
                                    "website": "https://partner.example.org",
-                                   "admin": {"email": f"lead-{uuid.uuid4().hex[:8]}"
-                                                      "@example.org",
-                                             "name": "Lee Lead"}})
+                                   "admin": {"email": email, "name": "Lee Lead"}})
         assert invited.status_code == 201, invited.text
         organization_id = invited.json()["organization"]["id"]
         lead, accepted = self.accept_invitation(
-            city, invited.json()["invitation"]["token"])
+            city, invited.json()["invitation"]["token"], email=email)
         assert accepted.status_code == 200, accepted.text
         if approve:
             approved = self.request(

@@ -316,11 +316,13 @@ def world(platform):
     admin = accounts.city_admin(CITY)
     organization_a, lead_a = accounts.partner(CITY)
     organization_b, lead_b = accounts.partner(CITY)
+    staff_email = f"{unique('staff')}@example.org"
     invited = accounts.request(
         "POST", f"/v1/cities/{CITY}/organizations/{organization_a}/members", lead_a,
-        {"email": f"{unique('staff')}@example.org", "name": "Sam", "role": "staff"})
+        {"email": staff_email, "name": "Sam", "role": "staff"})
     assert invited.status_code == 201, invited.text
-    staff_a, accepted = accounts.accept_invitation(CITY, invited.json()["token"])
+    staff_a, accepted = accounts.accept_invitation(CITY, invited.json()["token"],
+                                                   email=staff_email)
     assert accepted.status_code == 200, accepted.text
     people = {"stranger": accounts.sign_up(CITY), "youth": accounts.sign_up(CITY),
               "guardian": accounts.sign_up(CITY), "staff_a": staff_a, "lead_a": lead_a,

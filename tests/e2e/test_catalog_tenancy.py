@@ -81,14 +81,14 @@ def city_admin(platform, slug):
 def approved_partner(platform, city, admin, name="Test Robot Lab"):
     """Invite, accept and approve a partner; return its id and its org admin."""
     accounts = platform["accounts"]
+    email = f"lead-{uuid.uuid4().hex[:8]}@{city}.example"
     invited = call(platform, "POST", f"/v1/cities/{city}/organizations", admin, {
         "name": name, "kind": "museum", "website": "https://robots.example.org",
         "locations": [STREET],
-        "admin": {"email": f"lead-{uuid.uuid4().hex[:8]}@{city}.example",
-                  "name": "Lee Lead"}})
+        "admin": {"email": email, "name": "Lee Lead"}})
     assert invited.status_code == 201, invited.text
     token = invited.json()["invitation"]["token"]
-    lead, accepted = accounts.accept_invitation(city, token)
+    lead, accepted = accounts.accept_invitation(city, token, email=email)
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["organization"]["membership"]["status"] == "pending"
     organization_id = invited.json()["organization"]["id"]
@@ -100,13 +100,13 @@ def approved_partner(platform, city, admin, name="Test Robot Lab"):
 
 def staff_member(platform, city, organization_id, lead):
     """Invite a staff member (not an org admin) as ``lead``; return their account."""
+    email = f"staff-{uuid.uuid4().hex[:8]}@{city}.example"
     invited = call(platform, "POST",
                    f"/v1/cities/{city}/organizations/{organization_id}/members", lead,
-                   {"email": f"staff-{uuid.uuid4().hex[:8]}@{city}.example",
-                    "name": "Sam Staff", "role": "staff"})
+                   {"email": email, "name": "Sam Staff", "role": "staff"})
     assert invited.status_code == 201, invited.text
-    staff, accepted = platform["accounts"].accept_invitation(city,
-                                                             invited.json()["token"])
+    staff, accepted = platform["accounts"].accept_invitation(
+        city, invited.json()["token"], email=email)
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["account"]["role"] == "staff"
     return staff

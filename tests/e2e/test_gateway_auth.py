@@ -195,3 +195,19 @@ def test_youth_profile_belongs_to_its_creator(platform, accounts):
                  {"display_name": "Kai", "birth_year": 2010, "birth_month": 5},
                  youth.headers)
     assert again.status_code == 409
+
+
+def test_invitation_only_for_invited_address(platform, accounts):
+    admin = accounts.city_admin(CITY)
+    email = "invited-lead@example.org"
+    invited = post(platform, f"/v1/cities/{CITY}/organizations", {
+        "name": "Invitation Check Lab", "kind": "museum",
+        "website": "https://invitations.example.org",
+        "admin": {"email": email, "name": "Ivy"}}, admin.headers)
+    assert invited.status_code == 201, invited.text
+    token = invited.json()["invitation"]["token"]
+    someone_else, refused = accounts.accept_invitation(CITY, token)
+    assert refused.status_code == 403, refused.text
+    assert "another e-mail address" in refused.json()["detail"]
+    _, accepted = accounts.accept_invitation(CITY, token, email=email)
+    assert accepted.status_code == 200, accepted.text

@@ -415,3 +415,15 @@ def test_access_facts_rejects_request(chicago, kind, record_id, field):
     with pytest.raises(InvalidInput) as caught:
         chicago.access_facts(kind, record_id)
     assert list(caught.value.errors) == [field]
+
+
+def test_invitation_accepted_only_by_invited_address(chicago):
+    invited = chicago.create_organization({
+        "name": "Address Check Lab", "kind": "museum",
+        "website": "https://address.example.org", "locations": [LIBRARY],
+        "admin": {"email": "Ivy@Example.org", "name": "Ivy"}}, chicago.admin_id)
+    token = invited["invitation"]["token"]
+    with pytest.raises(Forbidden, match="another e-mail address"):
+        chicago.accept_invitation(token, "someone@example.org")
+    accepted = chicago.accept_invitation(token, "ivy@example.org")
+    assert accepted["account"]["email"] == "ivy@example.org"
