@@ -144,15 +144,22 @@ class Accounts:
         """The platform operator, created once with the identity CLI."""
         with self._lock:
             if self._operator is None:
-                email = "operator@example.org"
-                result = subprocess.run(
-                    [sys.executable, "-m", "services.identity.cli", "create-operator",
-                     "--email", email, "--password-stdin"],
-                    input=PASSWORD, cwd=ROOT, capture_output=True, text=True,
-                    timeout=120, env={**os.environ, **self.env})
-                assert result.returncode == 0, result.stdout + result.stderr
-                self._operator = self.sign_in(email)
+                self._operator = self.new_operator("operator@example.org")
             return self._operator
+
+    def new_operator(self, email: str) -> Account:
+        """Create an operator account with the identity CLI and sign it in.
+
+        A test that may log its operator out uses its own, so the shared one
+        keeps working.
+        """
+        result = subprocess.run(
+            [sys.executable, "-m", "services.identity.cli", "create-operator",
+             "--email", email, "--password-stdin"],
+            input=PASSWORD, cwd=ROOT, capture_output=True, text=True,
+            timeout=120, env={**os.environ, **self.env})
+        assert result.returncode == 0, result.stdout + result.stderr
+        return self.sign_in(email)
 
     def city_admin(self, city: str, city_body: dict | None = None) -> Account:
         """The administrator of ``city``, named by onboarding the city again.

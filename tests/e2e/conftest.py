@@ -61,8 +61,9 @@ def platform(namespace, mailbox, tmp_path_factory):
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
            **WEBHOOK_TEST_SETTINGS, **LOAD_TEST_RATE_LIMITS, "SMTP_HOST": "127.0.0.1",
            "SMTP_PORT": str(mailbox.port), "LOG_LEVEL": "INFO",
-           # The operator's headers are handed out once and the suite runs longer
-           # than the default 10-minute token; refresh has its own tests.
+           # Tests keep the headers of shared accounts (the operator, city
+           # admins) for longer than the default 10-minute token; refresh has
+           # its own tests.
            "ACCESS_TOKEN_SECONDS": "3600"}
     metrics = {name: free_port() for name, _, _ in launcher.PROCESSES}
     gateway_url = f"http://127.0.0.1:{port}"
@@ -73,8 +74,7 @@ def platform(namespace, mailbox, tmp_path_factory):
         accounts = Accounts(gateway_url, mailbox, env)
         yield {"url": gateway_url, "report": report, "run_dir": run_dir,
                "metrics": metrics, "amqp_uri": namespace.amqp_uri, "mailbox": mailbox,
-               "env": env, "accounts": accounts,
-               "operator_headers": accounts.operator().headers}
+               "env": env, "accounts": accounts}
     finally:
         launcher.stop(run_dir)
         for log in sorted(run_dir.glob("*.log")):

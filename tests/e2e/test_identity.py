@@ -168,7 +168,8 @@ def test_public_keys_verify_access_tokens(platform, identity):
     assert token.claims["sub"] == pair["account_id"]
     assert token.claims["iss"] == platform["url"]
     assert token.claims["aud"] == "cities-of-learning"
-    assert token.claims["exp"] - token.claims["iat"] == 600
+    lifetime = int(platform["env"].get("ACCESS_TOKEN_SECONDS", 600))
+    assert token.claims["exp"] - token.claims["iat"] == lifetime
 
 
 def test_api_key_create_authenticate_revoke(identity):

@@ -387,7 +387,7 @@ def test_concurrent_sign_off_emits_once(platform, opportunities, family, tap):
     registration = register(platform, family, "chicago",
                             opportunities["roomy"]["id"]).json()
     path = f"/v1/cities/chicago/registrations/{registration['id']}/completion"
-    assert call(platform, "POST", path, family, {}).status_code == 404
+    assert call(platform, "POST", path, family, {}).status_code == 403
     codes = []
 
     def sign_off():
