@@ -3,7 +3,7 @@
 Every route is declared with ``route(method, url, access=POLICY)``. Before the
 handler runs, the policy checks the caller against the path's city and records.
 A caller is anonymous, a signed-in account (a JWT access token) or a partner's
-API key; the identity service turns the credential into a ``Principal`` that
+API key. The identity service turns the credential into a ``Principal``, which
 lists the account's grants, one per city, role and scope:
 
 - ``operator``: runs the platform (city ``*``).
@@ -33,7 +33,7 @@ BEARER = "bearer"
 API_KEY_PREFIX = "col_"
 API_KEY_HEADER = "X-Api-Key"
 ORGANIZATION_HEADER = "X-Organization-Id"
-# Credentials longer than this are refused before the identity service sees them.
+# Credentials longer than this are rejected before any call to the identity service.
 MAX_CREDENTIAL_LENGTH = 4096
 
 STAFF_ROLES = ("org_admin", "org_staff")
@@ -153,12 +153,12 @@ def credential_of(request) -> str | None:
 
 
 def caller(request) -> Principal:
-    """The principal of ``request``; anonymous when it carried no credential."""
+    """Return the principal of ``request``, anonymous when it carried no credential."""
     return request.caller.principal
 
 
 def signed_in(request) -> Principal:
-    """The signed-in account of ``request``; raise ``Unauthenticated`` otherwise."""
+    """Return the signed-in account of ``request``; raise ``Unauthenticated`` otherwise."""
     principal = caller(request)
     if not principal.is_account:
         if principal.kind == "api_key":
@@ -170,7 +170,7 @@ def signed_in(request) -> Principal:
 
 def acting_organization(request, city: str, principal: Principal,
                         roles=STAFF_ROLES) -> str:
-    """The organisation a staff member acts for in ``city``.
+    """Return the organisation a staff member acts for in ``city``.
 
     A member of one organisation acts for it. A member of several names one in
     the ``X-Organization-Id`` header.
@@ -192,7 +192,7 @@ def acting_organization(request, city: str, principal: Principal,
 
 
 def catalog_account(request, city: str, organization_id: str | None = None) -> str:
-    """The catalog account the signed-in caller acts as in ``city``.
+    """Return the catalog account the signed-in caller acts as in ``city``.
 
     A city admin acts as their admin account. Staff act as their account in
     ``organization_id`` when given, else in the organisation
@@ -322,7 +322,7 @@ class YouthOwner(Policy):
 
 
 def record_id_from(request, values, parameter=None, body_field=None) -> str:
-    """The record id a policy checks: a path value, or a field of the JSON body."""
+    """Return the record id a policy checks: a path value, or a JSON body field."""
     if body_field is None:
         return values[parameter]
     record_id = json_body(request).get(body_field)

@@ -237,7 +237,7 @@ class BadgesRoutes:
         return 201, self.badges_rpc.create_playlist(body)
 
     def _badge_facts(self, kind, record_id) -> dict | None:
-        """The owner facts of a badges record, or None when there is no such record."""
+        """Return the owner facts of a badges record, or None when it does not exist."""
         if not isinstance(record_id, str) or not record_id:
             return None
         try:

@@ -223,8 +223,8 @@ class CatalogRoutes:
                    .get("anchor") for organization_id in principal.staff_organizations(city))
 
     def _opportunity_actor(self, request, city, opportunity_id) -> str:
-        """The catalog account to act as on an opportunity: the caller's account in
-        the organisation that runs it, when they have one there."""
+        """Return the catalog account to act as on an opportunity: the caller's
+        account in the organisation that runs it, when they have one there."""
         principal = signed_in(request)
         if principal.is_city_admin(city):
             return catalog_account(request, city)

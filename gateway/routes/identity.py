@@ -32,8 +32,8 @@ class IdentityRoutes:
     def sign_up(self, request, city):
         """Create an account and e-mail a verification link; 202 whatever the address.
 
-        The answer is the same for an address that already has an account, so the
-        route does not reveal who has one.
+        The response is the same for an address that already has an account, so
+        the route does not reveal who has one.
         """
         return 202, self.identity_rpc.signup(json_body(request))
 
@@ -82,7 +82,7 @@ class IdentityRoutes:
 
     @route("GET", f"{AUTH}/me", access=SIGNED_IN)
     def who_am_i(self, request):
-        """The signed-in account's id and its roles in every city."""
+        """Return the signed-in account's id and its roles in every city."""
         principal = signed_in(request)
         return {"account_id": principal.account_id, "operator": principal.operator,
                 "grants": [{key: grant.get(key) for key in ("city", "role", "scope_id")}
@@ -90,7 +90,7 @@ class IdentityRoutes:
 
     @route("GET", f"{AUTH}/keys", access=PUBLIC)
     def token_keys(self, request):
-        """The public keys (JWKS) that verify access tokens."""
+        """Return the public keys (JWKS) that verify access tokens."""
         return self.identity_rpc.public_keys()
 
     @route("POST", API_KEYS, access=OrgAdmin())

@@ -27,7 +27,7 @@ WRITE = "webhooks:write"
 
 
 def partner_id(request, scope: str = READ) -> str:
-    """The organisation the caller acts for as a partner (see ``Partner``)."""
+    """Return the organisation the caller acts for as a partner (see ``Partner``)."""
     return partner_organization(request, request.path_values["city"], scope)
 
 

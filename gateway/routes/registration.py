@@ -1,8 +1,8 @@
 """Youth profiles, guardian consent, registrations, attendance and completion, from
 the registration service.
 
-A young person, or a guardian, signs in and creates the youth profile; the
-account then holds the ``youth`` or ``guardian`` grant for it and acts on that
+A young person, or a guardian, signs in and creates the youth profile. The
+account then has the ``youth`` or ``guardian`` grant for it, and acts on that
 profile's registrations, consent and data. Partner staff act on the rosters of
 their organisation's opportunities. Consent links carry their own single-use
 token, so a guardian answers one without an account.
