@@ -2,7 +2,7 @@
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _NAMESPACE_PATTERN = re.compile(r"^[a-z0-9_]{0,32}$")
 
@@ -16,6 +16,9 @@ class Settings:
     es_url: str
     namespace: str
     public_base_url: str
+    # Passphrase that encrypts the badges service's signing keys at rest; empty
+    # when unset, and the badges service then refuses to start.
+    badges_key_passphrase: str = field(default="", repr=False)
 
     def mongo_database(self, service: str) -> str:
         """Return the MongoDB database name a service owns, e.g. ``col_catalog``."""
@@ -51,4 +54,5 @@ def load_settings(config: dict | None = None) -> Settings:
         es_url=pick("ES_URL", "http://127.0.0.1:9200"),
         namespace=namespace,
         public_base_url=pick("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        badges_key_passphrase=pick("BADGES_KEY_PASSPHRASE", ""),
     )

@@ -238,9 +238,37 @@ def ensure_operator(env: dict, directory: Path) -> Path:
     return path
 
 
+KEY_PASSPHRASE_FILE = "badges-key-passphrase"
+
+
+def badges_key_passphrase(directory: Path) -> str:
+    """Return the badges key passphrase kept in ``directory``, creating it once.
+
+    The file is readable only by its owner. Losing it makes the stored signing
+    keys unreadable, so it is never replaced once written.
+    """
+    path = directory / KEY_PASSPHRASE_FILE
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()
+
+
 def platform_env() -> dict:
-    """Return the environment of the local platform: the stack's URLs and defaults."""
+    """Return the environment of the local platform: the stack's URLs and defaults.
+
+    Without ``BADGES_KEY_PASSPHRASE`` in the environment, the badges signing
+    keys are encrypted under a passphrase kept in ``var/badges-key-passphrase``.
+    """
     env = dict(os.environ)
+    if not env.get("BADGES_KEY_PASSPHRASE"):
+        env["BADGES_KEY_PASSPHRASE"] = badges_key_passphrase(var_dir())
     settings = load_settings()
     env.update(AMQP_URI=settings.amqp_uri, MONGO_URL=settings.mongo_url,
                ES_URL=settings.es_url, PYTHONPATH=str(ROOT))

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform as host
+import secrets
 import shutil
 import socket
 import statistics
@@ -94,6 +95,7 @@ def start_platform(namespace: Namespace, run_dir: Path, max_workers: int | None,
            "GATEWAY_ADDRESS": f"127.0.0.1:{port}",
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING",
            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port),
+           "BADGES_KEY_PASSPHRASE": secrets.token_urlsafe(32),
            **LOAD_TEST_RATE_LIMITS}
     if max_workers:
         env["MAX_WORKERS"] = str(max_workers)

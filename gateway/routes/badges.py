@@ -12,12 +12,12 @@ import json
 from werkzeug.wrappers import Response
 
 from gateway.access import (
-    PUBLIC, STAFF, YOUTH_OWNER, BadgeStaff, OpportunityStaff, acting_organization, route,
-    signed_in,
+    OPERATOR, PUBLIC, SIGNED_IN, STAFF, YOUTH_OWNER, BadgeStaff, OpportunityStaff,
+    acting_organization, route, signed_in,
 )
 from cities_common.errors import Forbidden, NotFound
 from gateway.errors import BadRequest, PayloadTooLarge
-from gateway.requests import json_body
+from gateway.requests import json_body, optional_json_body
 
 CITY = "/v1/cities/<string:city>"
 MAX_VERIFY_BYTES = 1024 * 1024
@@ -129,6 +129,17 @@ class BadgesRoutes:
     def get_learner_record(self, request, city, youth_id):
         """Export every valid badge with its evidence as one signed VC-JWT."""
         return hosted(self.badges_rpc.learner_record(youth_id))
+
+    @route("GET", "/v1/me/portfolio", access=SIGNED_IN)
+    def get_account_portfolio(self, request):
+        """Return the badges of every city where the account has its own youth profile.
+
+        A young person who moves signs up their new profile in the new city with
+        the same account, so their badges from both cities show together.
+        """
+        profiles = [{"city": grant["city"], "youth_id": grant["scope_id"]}
+                    for grant in signed_in(request).grants if grant["role"] == "youth"]
+        return self.badges_rpc.account_portfolio(profiles)
 
     @route("GET", f"{CITY}/portfolios/<string:token>", access=PUBLIC)
     def get_shared_portfolio(self, request, city, token):
@@ -324,6 +335,24 @@ class BadgesRoutes:
     @route("GET", f"{CITY}/badges/keys/<string:key_id>", access=PUBLIC)
     def jwk(self, request, city, key_id):
         return hosted(self.badges_rpc.jwk(key_id))
+
+    # Operators: the city's signing keys ----------------------------------------
+
+    @route("GET", f"{CITY}/badges/signing-keys", access=OPERATOR)
+    def list_signing_keys(self, request, city):
+        """List the city's signing keys: in use, retired or revoked, without secrets."""
+        return self.badges_rpc.signing_keys()
+
+    @route("POST", f"{CITY}/badges/signing-keys/rotation", access=OPERATOR)
+    def rotate_signing_keys(self, request, city):
+        """Sign from now on with new keys; badges signed before still verify."""
+        return self.badges_rpc.rotate_signing_keys(optional_json_body(request) or {})
+
+    @route("POST", f"{CITY}/badges/signing-keys/<string:key_id>/revocation",
+           access=OPERATOR)
+    def revoke_signing_key(self, request, city, key_id):
+        """Declare a key compromised: every signature made with it fails verification."""
+        return self.badges_rpc.revoke_signing_key(key_id, json_body(request))
 
     @route("GET", f"{CITY}/badges/endorsements/<string:endorsement_id>", access=PUBLIC)
     def hosted_endorsement(self, request, city, endorsement_id):

@@ -78,7 +78,7 @@ class Hosting:
 
     def issuer_document(self, issuer_id: str) -> dict:
         issuer = self.issuer(issuer_id)
-        key_ids = [key.key_id for key in self.store.keyring.keys(self.city)]
+        key_ids = [key.key_id for key in self.store.keyring.published(self.city)]
         endorsements = self.store.endorsements_of(self.city, "issuer", issuer_id)
         return ob2.issuer_document(self.urls, issuer, key_ids, endorsements)
 
@@ -95,14 +95,20 @@ class Hosting:
         if signing_key is None:
             raise NotFound(f"key {key_id!r} not found in {self.city}")
         return ob2.cryptographic_key_document(
-            self.urls, issuer_id, key_id, signing_key.public_pem()
+            self.urls,
+            issuer_id,
+            key_id,
+            signing_key.public_pem(),
+            signing_key.revoked_at,
+            signing_key.revocation_reason,
         )
 
     def jwks(self) -> dict:
+        """Return the JWKS: the keys in use and retired ones, never revoked ones."""
         return {
             "keys": [
                 key.public_jwk(self.urls.jwk(key.key_id))
-                for key in self.store.keyring.keys(self.city)
+                for key in self.store.keyring.published(self.city)
             ]
         }
 

@@ -153,7 +153,13 @@ class Issuance:
 
         Returns (assertion, created). ``facts`` adds stored fields such as
         ``completion_id``, ``playlist_id``, ``awarded_by`` and ``narrative``.
+        Raises ``Conflict`` when the youth's data was erased.
         """
+        if self.store.is_erased(self.city, youth_id):
+            raise Conflict(
+                f"youth {youth_id!r} was erased in {self.city}: no badge can be "
+                "issued to them"
+            )
         identifier = assertion_id(self.city, source_key)
         existing = self.store.get_assertion(self.city, identifier)
         if existing is not None:
@@ -267,7 +273,16 @@ class Issuance:
     # Completions and playlists ---------------------------------------------
 
     def on_completion(self, completion: dict) -> dict | None:
-        """Record a completion, issue its badge by the rule, then check playlists."""
+        """Record a completion, issue its badge by the rule, then check playlists.
+
+        A completion of an erased youth, arriving after ``youth_erased``, is dropped.
+        """
+        if self.store.is_erased(self.city, completion["youth_id"]):
+            logger.info(
+                "completion %s dropped: its youth was erased",
+                completion["completion_id"],
+            )
+            return None
         self.store.record_completion(self.city, completion)
         assertion = None
         badge_class = self.class_for_completion(completion)

@@ -49,16 +49,29 @@ def issuer_document(
 
 
 def cryptographic_key_document(
-    urls: BadgeUrls, issuer_id: str, key_id: str, public_pem: str
+    urls: BadgeUrls,
+    issuer_id: str,
+    key_id: str,
+    public_pem: str,
+    revoked_at: str | None = None,
+    revocation_reason: str | None = None,
 ) -> dict:
-    """Build the ``CryptographicKey`` that ``verification.creator`` points to."""
-    return {
+    """Build the ``CryptographicKey`` that ``verification.creator`` points to.
+
+    A compromised key carries ``revoked``, its revocation date as in the W3C
+    Security Vocabulary, and ``revocationReason``.
+    """
+    document = {
         "@context": OB2_CONTEXT,
         "type": "CryptographicKey",
         "id": urls.issuer_key(issuer_id, key_id),
         "owner": urls.issuer(issuer_id),
         "publicKeyPem": public_pem,
     }
+    if revoked_at:
+        document["revoked"] = revoked_at
+        document["revocationReason"] = revocation_reason or "no reason given"
+    return document
 
 
 def alignment_document(alignment: dict) -> dict:

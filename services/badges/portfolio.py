@@ -1,9 +1,9 @@
 """Entrypoints for a youth's badges: portfolio, visibility, share links, the
 learner record export and the ``has_badges`` check for other services.
 
-NOTE: these RPCs trust the youth id the gateway passes. Authenticating the
-youth (or a guardian) belongs in the gateway's ``authorize`` hook in
-``gateway/routes/badges.py``, which allows every request until then.
+These RPCs act on the youth id they are given. The gateway calls them only for
+the youth's own account or a guardian's (the ``YOUTH_OWNER`` policy in
+``gateway/access.py``), and a share link's token is the only public way in.
 """
 
 import hashlib
@@ -14,7 +14,9 @@ from datetime import datetime, timezone
 
 from cities_common.rpc import rpc
 
-from cities_common.errors import Conflict, InvalidInput, NotFound, UnknownCity
+from cities_common.errors import (
+    CityArchived, Conflict, InvalidInput, NotFound, UnknownCity,
+)
 from services.badges.hosting import document
 from services.badges.schemas import VisibilityRequestSchema
 from services.badges.staff import load
@@ -22,8 +24,11 @@ from services.badges.storage import now
 
 logger = logging.getLogger(__name__)
 
-EXPECTED = (Conflict, InvalidInput, NotFound, UnknownCity)
+EXPECTED = (CityArchived, Conflict, InvalidInput, NotFound, UnknownCity)
 MAX_SHARE_LINKS = 20
+# Maximum youth profiles in one account portfolio, which has one per city the
+# person has lived in.
+MAX_PROFILES = 50
 
 
 def token_hash(token: str) -> str:
@@ -105,6 +110,62 @@ class PortfolioEntrypoints:
             "playlists": self.playlist_progress(city, youth_id),
             "record_url": self.urls(city).learner_record(youth_id),
         }
+
+    @rpc(expected_exceptions=EXPECTED)
+    def account_portfolio(self, profiles):
+        """Gather the portfolios of one person's youth profiles across cities.
+
+        ``profiles`` lists ``{"city", "youth_id"}`` pairs, which the gateway
+        takes from the signed-in account's grants. A youth who moves gets a new
+        profile in the new city, so this shows the badges of both. Profiles in
+        archived or unknown cities are left out, and the reply names them.
+        """
+        profiles = self.checked_profiles(profiles)
+        found, skipped = [], []
+        for profile in profiles:
+            try:
+                city = self.tenant.registry.require(profile["city"])
+            except (CityArchived, UnknownCity) as exc:
+                skipped.append({**profile, "reason": str(exc)})
+                continue
+            youth_id = profile["youth_id"]
+            found.append(
+                {
+                    "city": city,
+                    "youth_id": youth_id,
+                    "badges": [
+                        {**self.portfolio_badge(city, item), "city": city}
+                        for item in self.store.list_for_youth(city, youth_id)
+                    ],
+                    "record_url": self.urls(city).learner_record(youth_id),
+                }
+            )
+        badges = sorted(
+            (badge for profile in found for badge in profile["badges"]),
+            key=lambda badge: badge["issued_on"],
+            reverse=True,
+        )
+        return {"profiles": found, "badges": badges, "skipped": skipped}
+
+    @staticmethod
+    def checked_profiles(profiles) -> list[dict]:
+        valid = isinstance(profiles, list) and len(profiles) <= MAX_PROFILES and all(
+            isinstance(item, dict)
+            and isinstance(item.get("city"), str)
+            and isinstance(item.get("youth_id"), str)
+            for item in profiles
+        )
+        if not valid:
+            raise InvalidInput(
+                {
+                    "profiles": [
+                        f"must be a list of at most {MAX_PROFILES} objects with "
+                        "string city and youth_id"
+                    ]
+                },
+                "invalid portfolio request",
+            )
+        return [{"city": item["city"], "youth_id": item["youth_id"]} for item in profiles]
 
     @rpc(expected_exceptions=EXPECTED)
     def set_badge_visibility(self, youth_id, assertion_id, request):

@@ -1,5 +1,8 @@
 """Entrypoints for the public documents verifiers fetch, and for verification.
 
+They serve an archived city too (``TenantScope.readable_city``), so badges issued
+before the city was archived still verify; issuing new ones raises ``CityArchived``.
+
 Each document RPC returns ``{"status", "media_type", "body" | "body_base64"}``
 (see ``hosting.document``), which the gateway serves unchanged.
 """
@@ -10,14 +13,14 @@ import logging
 
 from cities_common.rpc import rpc
 
-from cities_common.errors import InvalidInput, NotFound, UnknownCity
+from cities_common.errors import CityArchived, InvalidInput, NotFound, UnknownCity
 from services.badges import hosting
 from services.badges.hosting import document
 from services.badges.verify import Fetcher, Verifier
 
 logger = logging.getLogger(__name__)
 
-EXPECTED = (InvalidInput, NotFound, UnknownCity)
+EXPECTED = (CityArchived, InvalidInput, NotFound, UnknownCity)
 IMAGE_KINDS = ("png", "svg")
 STANDARDS = ("ob2", "ob3")
 
@@ -35,28 +38,32 @@ def _version(value) -> int:
 class PublicEntrypoints:
     """RPCs behind the public, unauthenticated routes; mixed into ``BadgesService``."""
 
+    def public_hosting(self) -> hosting.Hosting:
+        """Return the hosting of the worker's city, active or archived."""
+        return self.hosting(self.tenant.readable_city)
+
     @rpc(expected_exceptions=EXPECTED)
     def hosted_issuer(self, issuer_id):
-        city = self.tenant.city
+        city = self.tenant.readable_city
         return document(
             hosting.JSON_LD, self.hosting(city).issuer_document(str(issuer_id))
         )
 
     @rpc(expected_exceptions=EXPECTED)
     def issuer_image(self, issuer_id):
-        media_type, data = self.hosting(self.tenant.city).issuer_image(str(issuer_id))
+        media_type, data = self.public_hosting().issuer_image(str(issuer_id))
         return document(media_type, data)
 
     @rpc(expected_exceptions=EXPECTED)
     def issuer_key(self, issuer_id, key_id):
-        key = self.hosting(self.tenant.city).cryptographic_key(
+        key = self.public_hosting().cryptographic_key(
             str(issuer_id), str(key_id)
         )
         return document(hosting.JSON_LD, key)
 
     @rpc(expected_exceptions=EXPECTED)
     def revocation_list(self, issuer_id):
-        revocations = self.hosting(self.tenant.city).revocation_list(str(issuer_id))
+        revocations = self.public_hosting().revocation_list(str(issuer_id))
         return document(hosting.JSON_LD, revocations)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -65,19 +72,19 @@ class PublicEntrypoints:
             number = int(number)
         except (TypeError, ValueError) as exc:
             raise NotFound(f"status list {number!r} not found") from exc
-        token = self.hosting(self.tenant.city).status_list(str(issuer_id), number)
+        token = self.public_hosting().status_list(str(issuer_id), number)
         return document("application/vc+jwt", token)
 
     @rpc(expected_exceptions=EXPECTED)
     def hosted_badge_class(self, class_id, version=None):
-        city = self.tenant.city
+        city = self.tenant.readable_city
         version = None if version is None else _version(version)
         body = self.hosting(city).badge_class_document(str(class_id), version)
         return document(hosting.JSON_LD, body)
 
     @rpc(expected_exceptions=EXPECTED)
     def badge_class_image(self, class_id, version):
-        city = self.tenant.city
+        city = self.tenant.readable_city
         media_type, data = self.hosting(city).class_image(
             str(class_id), _version(version)
         )
@@ -85,23 +92,23 @@ class PublicEntrypoints:
 
     @rpc(expected_exceptions=EXPECTED)
     def hosted_endorsement(self, endorsement_id):
-        body = self.hosting(self.tenant.city).endorsement_document(str(endorsement_id))
+        body = self.public_hosting().endorsement_document(str(endorsement_id))
         return document(hosting.JSON_LD, body)
 
     @rpc(expected_exceptions=EXPECTED)
     def hosted_assertion(self, assertion_id):
         """Return the hosted OB 2.0 assertion; once revoked it has the reason."""
-        body = self.hosting(self.tenant.city).assertion_document(str(assertion_id))
+        body = self.public_hosting().assertion_document(str(assertion_id))
         return document(hosting.JSON_LD, body)
 
     @rpc(expected_exceptions=EXPECTED)
     def signed_assertion(self, assertion_id):
-        token = self.hosting(self.tenant.city).signed_assertion(str(assertion_id))
+        token = self.public_hosting().signed_assertion(str(assertion_id))
         return document(hosting.JOSE, token)
 
     @rpc(expected_exceptions=EXPECTED)
     def credential(self, assertion_id):
-        token = self.hosting(self.tenant.city).credential(str(assertion_id))
+        token = self.public_hosting().credential(str(assertion_id))
         return document("application/vc+jwt", token)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -113,18 +120,18 @@ class PublicEntrypoints:
             raise InvalidInput(
                 {"standard": ["must be ob2 or ob3"]}, "invalid image request"
             )
-        image = self.hosting(self.tenant.city).baked_image(
+        image = self.public_hosting().baked_image(
             str(assertion_id), kind, standard
         )
         return document(hosting.PNG if kind == "png" else hosting.SVG, image)
 
     @rpc(expected_exceptions=EXPECTED)
     def jwks(self):
-        return document(hosting.JWKS, self.hosting(self.tenant.city).jwks())
+        return document(hosting.JWKS, self.public_hosting().jwks())
 
     @rpc(expected_exceptions=EXPECTED)
     def jwk(self, key_id):
-        return document(hosting.JWK, self.hosting(self.tenant.city).jwk(str(key_id)))
+        return document(hosting.JWK, self.public_hosting().jwk(str(key_id)))
 
     @rpc(expected_exceptions=EXPECTED, sensitive_arguments=("submission",))
     def verify(self, submission, recipient=None):

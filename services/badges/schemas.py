@@ -9,6 +9,7 @@ from marshmallow import (
 )
 
 from services.badges.images import ImageError, decode_data_uri
+from services.badges.keys import ALGORITHMS as SIGNING_ALGORITHMS
 
 URL = validate.URL(schemes={"http", "https"}, error="must be an http or https URL")
 RECORD_ID = validate.Regexp(
@@ -210,6 +211,16 @@ class AwardRequestSchema(Schema):
 
 class RevokeRequestSchema(Schema):
     reason = _text(500, required=True)
+
+
+class RotateKeysRequestSchema(Schema):
+    """Which key algorithms an operator rotates; both when ``algorithms`` is absent."""
+
+    algorithms = fields.List(
+        fields.String(validate=validate.OneOf(SIGNING_ALGORITHMS)),
+        load_default=list(SIGNING_ALGORITHMS),
+        validate=validate.Length(min=1, max=len(SIGNING_ALGORITHMS)),
+    )
 
 
 class EndorsementRequestSchema(Schema):

@@ -10,36 +10,42 @@ from cities_common import events
 from cities_common.config import load_settings
 from cities_common.context import RequestContext
 from cities_common.dispatch import EventPublisher
+from cities_common.erasure import acknowledge_erasure
 from cities_common.handlers import EventInbox, consumes, durable_event_handler
 from cities_common.metrics import Metrics
-from cities_common.storage import MongoDatabase
 from cities_common.tenancy import Tenancy
+from services.badges import erasure
 from services.badges.access import AccessFactsEntrypoints
 from services.badges.hosting import Hosting
 from services.badges.issuing import Issuance
+from services.badges.keyadmin import KeyAdminEntrypoints
 from services.badges.portfolio import PortfolioEntrypoints
 from services.badges.public import PublicEntrypoints
 from services.badges.staff import StaffEntrypoints
-from services.badges.storage import BadgeStore
+from services.badges.storage import BadgeDatabase
 from services.badges.urls import BadgeUrls
 
 logger = logging.getLogger(__name__)
 
 
 class BadgesService(
-    StaffEntrypoints, PublicEntrypoints, PortfolioEntrypoints, AccessFactsEntrypoints
+    StaffEntrypoints,
+    PublicEntrypoints,
+    PortfolioEntrypoints,
+    AccessFactsEntrypoints,
+    KeyAdminEntrypoints,
 ):
     """Issues badges on ``program_completed``, by staff award and for playlists.
 
     Dispatches ``badge_issued`` and ``badge_revoked``. The RPCs live in the
     mixins: ``staff`` (issuers, classes, awards), ``public`` (hosted documents,
-    verification), ``portfolio`` (a youth's badges) and ``access`` (the owner
-    facts the gateway checks).
+    verification), ``portfolio`` (a youth's badges), ``access`` (the owner
+    facts the gateway checks) and ``keyadmin`` (signing key rotation).
     """
 
     name = "badges"
 
-    store = MongoDatabase(BadgeStore)
+    store = BadgeDatabase()
     tenant = Tenancy()
     inbox = EventInbox()
     request = RequestContext()
@@ -58,6 +64,17 @@ class BadgesService(
     def handle_city_onboarded(self, event):
         self.tenant.registry.add(event["data"])
 
+    @durable_event_handler("catalog", events.CITY_ARCHIVED)
+    @consumes(events.CITY_ARCHIVED)
+    def handle_city_archived(self, event):
+        """Mark the city archived: issuing for it raises ``CityArchived`` from now on.
+
+        Hosted assertions, keys and status lists stay readable, so badges issued
+        before archiving still verify.
+        """
+        if self.tenant.registry.archive(event["city"], event["data"]["archived_at"]):
+            logger.info("city %s archived", event["city"])
+
     @durable_event_handler("registration", events.PROGRAM_COMPLETED)
     @consumes(events.PROGRAM_COMPLETED)
     def handle_program_completed(self, event):
@@ -69,6 +86,24 @@ class BadgesService(
         """
         city = self.tenant.registry.require(event["city"])
         self.issuance(city).on_completion(event["data"])
+
+    @durable_event_handler("registration", events.YOUTH_ERASED)
+    @consumes(events.YOUTH_ERASED)
+    def handle_youth_erased(self, event):
+        """Erase the youth's badge data with ``erasure.erase_youth``.
+
+        Dispatches ``badge_revoked`` per revoked badge, then
+        ``youth_erasure_acknowledged``. The city is not looked up in the registry,
+        so the youth of an archived city is erased too.
+        """
+        data = event["data"]
+        counts = erasure.erase_youth(
+            self.store,
+            self.issuance(event["city"]),
+            data["erasure_id"],
+            data["youth_id"],
+        )
+        acknowledge_erasure(self.publish, event, self.name, counts)
 
     # Per-call helpers ----------------------------------------------------------
 

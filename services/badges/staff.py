@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from cities_common.rpc import rpc
 
 from cities_common.errors import (
+    CityArchived,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -27,7 +28,7 @@ from services.badges.storage import now
 
 logger = logging.getLogger(__name__)
 
-EXPECTED = (Conflict, Forbidden, InvalidInput, NotFound, UnknownCity)
+EXPECTED = (CityArchived, Conflict, Forbidden, InvalidInput, NotFound, UnknownCity)
 
 
 def load(schema, payload, message: str) -> dict:

@@ -2,9 +2,10 @@
 
 Collections, every document carrying its ``city`` and every query filtering on
 it: issuers, badge classes and their immutable versions, badge rules, recorded
-completions, assertions, endorsements, playlists, share links, counters and the
-signing keys. Invariants rest on ``_id`` uniqueness and single-document atomic
-updates, which FerretDB 1.x and MongoDB both provide.
+completions, assertions, endorsements, playlists, share links, counters, the
+signing keys and the record of each erased youth. Invariants rest on ``_id``
+uniqueness and single-document atomic updates, which FerretDB 1.x and MongoDB
+both provide.
 
 Cities reuse public ids (each has an issuer ``city``), so a record is stored
 under ``_id`` ``<city>/<public id>`` (``record_key``), and read methods return
@@ -12,14 +13,22 @@ the public id as ``id``. Rules, completions, counters and keys have
 ``<city>:...`` ids of their own.
 """
 
+import functools
 import hashlib
 from datetime import datetime, timezone
 
 import pymongo
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from cities_common.config import load_settings
+from cities_common.storage import MongoDatabase
 from cities_common.tenancy import CityRegistry
 from services.badges.keys import KeyRing
+
+
+# Prefix of the count fields of an erasure record. Top-level fields, because
+# ``$inc`` on a top-level field is the plainest update FerretDB 1.x serves.
+COUNT_PREFIX = "erased_"
 
 
 def now() -> str:
@@ -91,7 +100,7 @@ def upsert(operation, *args, **kwargs):
 class BadgeStore:
     """Plain store over the badges database; unit tests use an in-memory fake."""
 
-    def __init__(self, database):
+    def __init__(self, database, key_passphrase: str):
         self.cities = CityRegistry(database)
         self.issuers = database["issuers"]
         self.badge_classes = database["badge_classes"]
@@ -103,7 +112,8 @@ class BadgeStore:
         self.playlists = database["playlists"]
         self.share_links = database["share_links"]
         self.counters = database["counters"]
-        self.keyring = KeyRing(database["signing_keys"])
+        self.erasures = database["erasures"]
+        self.keyring = KeyRing(database["signing_keys"], key_passphrase)
 
     def ensure_indexes(self) -> None:
         # Assertion ids derive from their source, so ``_id`` uniqueness already
@@ -134,6 +144,10 @@ class BadgeStore:
         self.badge_classes.create_index(
             [("city", 1), ("issuer_id", 1)], name="by_issuer"
         )
+        self.keyring.collection.create_index(
+            [("city", 1), ("key_id", 1)], name="by_key_id"
+        )
+        self.keyring.encrypt_stored_keys()
         from services.badges import legacy
 
         legacy.upgrade(self)
@@ -522,3 +536,80 @@ class BadgeStore:
             {"$set": {"revoked": True, "revoked_at": now()}},
         )
         return result.matched_count == 1
+
+    # Erasure -----------------------------------------------------------------
+
+    def start_erasure(self, city: str, youth_id: str, erasure_id: str) -> None:
+        """Record once that the youth is being erased; ``is_erased`` is True after."""
+        upsert(
+            self.erasures.update_one,
+            {"_id": f"{city}:{youth_id}", "city": city},
+            {
+                "$setOnInsert": {
+                    "youth_id": youth_id,
+                    "erasure_id": erasure_id,
+                    "started_at": now(),
+                }
+            },
+        )
+
+    def is_erased(self, city: str, youth_id: str) -> bool:
+        return (
+            self.erasures.count_documents(
+                {"_id": f"{city}:{youth_id}", "city": city}, limit=1
+            )
+            > 0
+        )
+
+    def count_erased(self, city: str, youth_id: str, counts: dict) -> dict:
+        """Add ``counts`` to the erasure's running totals and return the totals.
+
+        Each step adds what it did right after doing it, so a retried erasure
+        reports what every attempt erased together.
+        """
+        stored = self.erasures.find_one_and_update(
+            {"_id": f"{city}:{youth_id}", "city": city},
+            {"$inc": {f"{COUNT_PREFIX}{key}": value for key, value in counts.items()}},
+            return_document=pymongo.ReturnDocument.AFTER,
+        )
+        return {
+            key.removeprefix(COUNT_PREFIX): value
+            for key, value in stored.items()
+            if key.startswith(COUNT_PREFIX)
+        }
+
+    def anonymise_assertion(
+        self, city: str, youth_id: str, identifier: str, changes: dict
+    ) -> bool:
+        """Apply ``changes`` to the youth's assertion; False if it is not theirs."""
+        result = self.assertions.update_one(
+            {"_id": record_key(city, identifier), "city": city, "youth_id": youth_id},
+            {"$set": changes},
+        )
+        return result.modified_count == 1
+
+    def delete_share_links(self, city: str, youth_id: str) -> int:
+        return self.share_links.delete_many(
+            {"city": city, "youth_id": youth_id}
+        ).deleted_count
+
+    def delete_completions(self, city: str, youth_id: str) -> int:
+        return self.completions.delete_many(
+            {"city": city, "youth_id": youth_id}
+        ).deleted_count
+
+
+class BadgeDatabase(MongoDatabase):
+    """Inject the ``BadgeStore``, built with the key passphrase of the settings.
+
+    Raises ``KeyConfigurationError`` when the container starts without a usable
+    ``BADGES_KEY_PASSPHRASE``, so the service stops before it serves anything.
+    """
+
+    def __init__(self):
+        super().__init__(BadgeStore)
+
+    def setup(self):
+        passphrase = load_settings(self.container.config).badges_key_passphrase
+        self.store_class = functools.partial(BadgeStore, key_passphrase=passphrase)
+        super().setup()

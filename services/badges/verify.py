@@ -118,6 +118,20 @@ def _types(document: dict) -> set[str]:
     )
 
 
+def reject_revoked_key(key_url: str, revoked, reason) -> None:
+    """Fail the ``key`` check when the key document declares the key revoked.
+
+    The issuer revokes a key it believes compromised, so no signature made with
+    it is trusted, whenever it was made. A retired key carries no such mark.
+    """
+    if revoked:
+        raise VerificationFailed(
+            "key",
+            f"the signing key {key_url} was revoked on {revoked} "
+            f"({reason or 'no reason given'}), so its signatures are not trusted",
+        )
+
+
 def _city_prefix(url: str, base_url: str) -> str | None:
     """Return ``<base>/v1/cities/<city>/`` for a URL under it, else ``None``."""
     rest = url[len(base_url) :] if url.startswith(base_url + "/") else None
@@ -345,6 +359,9 @@ class Verifier:
             or key_document.get("id") != creator
         ):
             raise VerificationFailed("key", f"{creator} is not a CryptographicKey")
+        reject_revoked_key(
+            creator, key_document.get("revoked"), key_document.get("revocationReason")
+        )
         try:
             key = RSAKey.import_key(key_document["publicKeyPem"])
             jws.deserialize_compact(token, key, algorithms=["RS256"])
@@ -427,6 +444,7 @@ class Verifier:
         jwk = self.fetcher.json(kid, check)
         if jwk.get("kid") != kid:
             raise VerificationFailed(check, f"the key at {kid} has another kid")
+        reject_revoked_key(kid, jwk.get("revoked"), jwk.get("revocation_reason"))
         try:
             key = OKPKey.import_key(
                 {k: v for k, v in jwk.items() if k in ("kty", "crv", "x")}

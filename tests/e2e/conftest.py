@@ -2,6 +2,7 @@
 seeded with the real data of the four cities, once per test session."""
 
 import os
+import secrets
 import socket
 import sys
 from pathlib import Path
@@ -64,7 +65,8 @@ def platform(namespace, mailbox, tmp_path_factory):
            # Tests keep the headers of shared accounts (the operator, city
            # admins) for longer than the default 10-minute token; refresh has
            # its own tests.
-           "ACCESS_TOKEN_SECONDS": "3600"}
+           "ACCESS_TOKEN_SECONDS": "3600",
+           "BADGES_KEY_PASSPHRASE": secrets.token_urlsafe(32)}
     metrics = {name: free_port() for name, _, _ in launcher.PROCESSES}
     gateway_url = f"http://127.0.0.1:{port}"
     launcher.start(env, run_dir, metrics)

@@ -6,10 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pymongo
 import pytest
 
-from services.badges.keys import EDDSA, RS256, KeyRing
+from services.badges.keys import EDDSA, ENCRYPTION, RS256, KeyRing
 from services.badges.storage import BadgeStore, assertion_id, record_key
 
 pytestmark = pytest.mark.e2e
+
+PASSPHRASE = "e2e-store-passphrase"
 
 CLASS = {
     "city": "chicago",
@@ -29,7 +31,7 @@ def database(namespace, request):
 
 
 def test_status_indexes_unique_under_concurrency(database):
-    store = BadgeStore(database)
+    store = BadgeStore(database, PASSPHRASE)
     with ThreadPoolExecutor(max_workers=8) as pool:
         indexes = list(
             pool.map(lambda _: store.next_status_index("chicago", "city"), range(40))
@@ -38,7 +40,7 @@ def test_status_indexes_unique_under_concurrency(database):
 
 
 def test_concurrent_class_edits_one_wins(database):
-    store = BadgeStore(database)
+    store = BadgeStore(database, PASSPHRASE)
     store.create_badge_class({**CLASS, "id": "bc-maker"})
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(
@@ -58,16 +60,55 @@ def test_concurrent_class_edits_one_wins(database):
 
 
 def test_keyring_race_yields_one_key(database):
-    rings = [KeyRing(database["signing_keys"]) for _ in range(4)]
+    rings = [KeyRing(database["signing_keys"], PASSPHRASE) for _ in range(4)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         key_ids = list(pool.map(lambda ring: ring.key("chicago", EDDSA).key_id, rings))
     assert len(set(key_ids)) == 1
     assert database["signing_keys"].count_documents({"city": "chicago"}) == 1
-    assert KeyRing(database["signing_keys"]).key("chicago", RS256).key_id != key_ids[0]
+    assert KeyRing(database["signing_keys"], PASSPHRASE).key("chicago", RS256).key_id != key_ids[0]
+
+
+def test_plain_keys_encrypted_once_under_concurrency(database):
+    plain = KeyRing(database["signing_keys"], PASSPHRASE)
+    plain.keys("chicago")
+    # Store the keys as releases before encryption did: plain PKCS#8 PEM.
+    for document in list(database["signing_keys"].find({})):
+        key = plain._private_key(document)
+        database["signing_keys"].replace_one(
+            {"_id": document["_id"]},
+            {
+                key: value
+                for key, value in document.items()
+                if key not in ("encryption", "generation")
+            }
+            | {"private_pem": key.as_pem(private=True).decode()},
+        )
+    rings = [KeyRing(database["signing_keys"], PASSPHRASE) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        counts = list(pool.map(lambda ring: ring.encrypt_stored_keys(), rings))
+    assert sum(counts) == 2
+    for document in database["signing_keys"].find({}):
+        assert document["encryption"] == ENCRYPTION
+        assert "BEGIN PRIVATE KEY" not in document["private_pem"]
+    assert KeyRing(database["signing_keys"], PASSPHRASE).encrypt_stored_keys() == 0
+
+
+def test_concurrent_rotations_add_one_generation(database):
+    rings = [KeyRing(database["signing_keys"], PASSPHRASE) for _ in range(4)]
+    first = rings[0].key("chicago", EDDSA)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        rotated = list(pool.map(lambda ring: ring.rotate("chicago", [EDDSA])[0], rings))
+    generations = sorted(key.generation for key in rotated)
+    assert generations[0] >= 2
+    keys = rings[0].keys("chicago")
+    eddsa = [key for key in keys if key.algorithm == EDDSA]
+    assert [key.status for key in eddsa][-1] == "active"
+    assert [key.status for key in eddsa][:-1] == ["retired"] * (len(eddsa) - 1)
+    assert eddsa[0].key_id == first.key_id
 
 
 def test_assertion_insert_twice_keeps_first(database):
-    store = BadgeStore(database)
+    store = BadgeStore(database, PASSPHRASE)
     store.ensure_indexes()
     identifier = assertion_id("chicago", "cmp-reg-1")
     first, created = store.add_assertion(
@@ -86,7 +127,7 @@ def test_awards_without_completion_coexist(database):
         unique=True,
         name="one_badge_per_completion",
     )
-    store = BadgeStore(database)
+    store = BadgeStore(database, PASSPHRASE)
     store.ensure_indexes()
     for award in ("award:a", "award:b"):
         _, created = store.add_assertion(
@@ -130,7 +171,7 @@ def test_legacy_records_upgraded_once(database):
             },
         }
     )
-    store = BadgeStore(database)
+    store = BadgeStore(database, PASSPHRASE)
     store.ensure_indexes()
     store.ensure_indexes()
 
@@ -156,7 +197,7 @@ def test_legacy_records_upgraded_once(database):
 
 
 def test_concurrent_class_creation_one_wins(database):
-    store = BadgeStore(database)
+    store = BadgeStore(database, PASSPHRASE)
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(
             pool.map(
@@ -170,7 +211,7 @@ def test_concurrent_class_creation_one_wins(database):
 
 
 def test_stalled_class_edit_rolled_forward(database):
-    store = BadgeStore(database)
+    store = BadgeStore(database, PASSPHRASE)
     store.create_badge_class({**CLASS, "id": "bc-maker"})
     database["badge_class_versions"].insert_one(
         {
@@ -187,7 +228,7 @@ def test_stalled_class_edit_rolled_forward(database):
 
 
 def test_issuer_owner_set_once(database):
-    store = BadgeStore(database)
+    store = BadgeStore(database, PASSPHRASE)
     issuer = {"id": "robots", "city": "chicago", "kind": "partner", "name": "Robots"}
     store.save_issuer(issuer)
     first_owner = store.save_issuer({**issuer, "organization_id": "org-lab"})
@@ -203,7 +244,7 @@ def test_issuer_owner_set_once(database):
 
 
 def test_cities_share_public_ids(database):
-    store = BadgeStore(database)
+    store = BadgeStore(database, PASSPHRASE)
     store.ensure_indexes()
     for city in ("chicago", "dallas"):
         for issuer_id in ("city", "org-x"):

@@ -1,20 +1,12 @@
 """An in-memory stand-in for ``BadgeStore`` with the methods issuing and hosting use."""
 
+import mongomock
+
 from services.badges.keys import KeyRing
 from services.badges.storage import now
 
-
-class FakeCollection:
-    """Just enough of a pymongo collection for ``KeyRing``."""
-
-    def __init__(self):
-        self.documents = {}
-
-    def find_one(self, query):
-        return self.documents.get(query["_id"])
-
-    def insert_one(self, document):
-        self.documents[document["_id"]] = dict(document)
+# A passphrase of the minimum length, for tests only.
+PASSPHRASE = "unit-test-passphrase"
 
 
 class FakeCities:
@@ -28,7 +20,7 @@ class FakeCities:
 class FakeBadgeStore:
     def __init__(self):
         self.cities = FakeCities({"chicago": {"slug": "chicago", "name": "Chicago"}})
-        self.keyring = KeyRing(FakeCollection())
+        self.keyring = KeyRing(mongomock.MongoClient().badges.signing_keys, PASSPHRASE)
         self.issuers, self.classes, self.versions = {}, {}, {}
         self.rules, self.completions, self.assertions = {}, {}, {}
         self.endorsements, self.playlists, self.counter = [], [], 0
@@ -78,6 +70,9 @@ class FakeBadgeStore:
 
     def get_assertion(self, city, identifier):
         return self.assertions.get(identifier)
+
+    def is_erased(self, city, youth_id):
+        return False
 
     def add_assertion(self, assertion):
         if assertion["id"] in self.assertions:

@@ -14,6 +14,7 @@ from cities_common.errors import Forbidden, InvalidInput, NotFound
 from services.badges.service import BadgesService
 from services.badges.storage import BadgeStore
 from tests.unit.badges.conftest import BASE_URL
+from tests.unit.badges.fakes import PASSPHRASE
 
 LAB = "org-robot-lab"
 ROBOTS = {
@@ -47,7 +48,7 @@ PLAYLIST = {
 
 @pytest.fixture
 def store():
-    store = BadgeStore(mongomock.MongoClient().badges)
+    store = BadgeStore(mongomock.MongoClient().badges, PASSPHRASE)
     store.ensure_indexes()
     store.cities.add({"slug": "chicago", "name": "Chicago"})
     return store

@@ -15,6 +15,7 @@ from cities_common.errors import NotFound
 from services.badges.service import BadgesService
 from services.badges.storage import BadgeStore, record_key
 from tests.unit.badges.conftest import BASE_URL
+from tests.unit.badges.fakes import PASSPHRASE
 
 CITIES = ("chicago", "dallas")
 CLASS = {
@@ -35,7 +36,7 @@ PLAYLIST = {
 
 @pytest.fixture
 def store():
-    store = BadgeStore(mongomock.MongoClient().badges)
+    store = BadgeStore(mongomock.MongoClient().badges, PASSPHRASE)
     store.ensure_indexes()
     store.cities.add({"slug": "chicago", "name": "Chicago"})
     store.cities.add({"slug": "dallas", "name": "Dallas"})
