@@ -12,6 +12,12 @@
 event id for logging, skips an event id the handler has already processed, retries
 transient failures with backoff, and records the event id once the body succeeded.
 A validation error is not retried: the event goes straight to the dead-letter queue.
+
+An event for an archived city (the handler raised ``CityArchived``) is neither
+retried nor dead-lettered. Archiving is final and the catalog keeps the city's
+records for export, so there is nothing to apply the event to later: the event
+is acknowledged, recorded as processed, logged once and counted as
+``dropped_archived`` in ``col_events_handled_total``.
 """
 
 import functools
@@ -29,7 +35,7 @@ from tenacity import (
 )
 
 from cities_common import context
-from cities_common.errors import UnknownCity
+from cities_common.errors import CityArchived, UnknownCity
 from cities_common.events import parse_event
 from cities_common.metrics import EVENTS_HANDLED
 
@@ -162,6 +168,12 @@ def consumes(event_type: str, retry_attempts: int = RETRY_ATTEMPTS, wait_max: fl
             )
             try:
                 result = retrying(method, self, envelope)
+            except CityArchived as exc:
+                self.inbox.mark(key, event_type)
+                EVENTS_HANDLED.labels(service, event_type, "dropped_archived").inc()
+                logger.warning("dropping %s %s: %s", event_type,
+                               envelope["event_id"], exc)
+                return None
             except Exception:
                 EVENTS_HANDLED.labels(service, event_type, "dead_lettered").inc()
                 logger.exception("dead-lettering %s after failure", event_type)

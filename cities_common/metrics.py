@@ -21,7 +21,8 @@ ENTRYPOINT_SECONDS = Histogram(
 )
 EVENTS_HANDLED = Counter(
     "col_events_handled_total",
-    "Events taken from a queue by outcome: processed, duplicate or dead_lettered.",
+    "Events taken from a queue by outcome: processed, duplicate, dropped_archived "
+    "or dead_lettered.",
     ["service", "event_type", "outcome"],
 )
 EVENTS_DISPATCHED = Counter(

@@ -6,7 +6,8 @@ role allows. Onboarding, archiving and exports are for platform operators.
 """
 
 from gateway.access import (
-    STAFF, OPERATOR, PUBLIC, SIGNED_IN, caller, catalog_account, route, signed_in,
+    STAFF, OPERATOR, PUBLIC, SIGNED_IN, OrgAdmin, caller, catalog_account, route,
+    signed_in,
 )
 from cities_common.errors import Forbidden, NotFound
 from gateway.errors import BadRequest
@@ -23,6 +24,15 @@ GRANT_ROLES = {"city_admin": "city_admin", "org_admin": "org_admin", "staff": "o
 
 def optional_body(request) -> dict:
     return optional_json_body(request) or {}
+
+
+def if_match_version(request) -> str | None:
+    """Return the record version in the ``If-Match`` header, or None without one."""
+    expected = request.headers.get("If-Match", "").strip('" ') or None
+    if expected is not None and not expected.isdigit():
+        raise BadRequest({"If-Match": ["must be the record's version number, as in "
+                                       "its 'version' field"]})
+    return expected
 
 
 def integer_parameter(request, name: str, default: int) -> int:
@@ -107,6 +117,18 @@ class CatalogRoutes:
     def get_organization(self, request, city, organization_id):
         return self.catalog_rpc.get_organization(organization_id)
 
+    @route("PATCH", "/v1/cities/<string:city>/organizations/<string:organization_id>",
+           access=OrgAdmin())
+    def update_organization(self, request, city, organization_id):
+        """Change a partner's profile: name, website, description, locations.
+
+        Only the city's administrators may change ``kind``. ``If-Match: <version>``
+        rejects a stale edit with 409. Search then shows the new name and sites.
+        """
+        return self.catalog_rpc.update_organization(
+            organization_id, json_body(request),
+            catalog_account(request, city, organization_id), if_match_version(request))
+
     @route("GET", "/v1/cities/<string:city>/organizations/<string:organization_id>/members",
            access=STAFF)
     def list_members(self, request, city, organization_id):
@@ -169,12 +191,10 @@ class CatalogRoutes:
            access=STAFF)
     def update_opportunity(self, request, city, opportunity_id):
         """Change content fields; ``If-Match: <version>`` rejects a stale edit with 409."""
-        expected = request.headers.get("If-Match", "").strip('" ') or None
-        if expected is not None and not expected.isdigit():
-            raise BadRequest({"If-Match": ["must be the opportunity's version number"]})
         return self.catalog_rpc.update_opportunity(
             opportunity_id, json_body(request),
-            self._opportunity_actor(request, city, opportunity_id), expected)
+            self._opportunity_actor(request, city, opportunity_id),
+            if_match_version(request))
 
     @route("POST", "/v1/cities/<string:city>/opportunities/<string:opportunity_id>/"
                    "<string:action>", access=STAFF)

@@ -16,13 +16,20 @@ from cities_common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.catalog.directory import utc_now
 from services.catalog.exceptions import EXPECTED
 from services.catalog.importing.organizations import slugify
-from services.catalog.schemas import MemberInvitationSchema, NewOrganizationSchema
+from services.catalog.schemas import (
+    MemberInvitationSchema, NewOrganizationSchema, OrganizationUpdateSchema,
+)
 from services.catalog.storage import CATALOG_SOURCE, record_id
 
 logger = logging.getLogger(__name__)
 
 LISTED, INVITED, PENDING, APPROVED = "listed", "invited", "pending", "approved"
 MEMBERSHIP_STATUSES = (LISTED, INVITED, PENDING, APPROVED)
+# Fields an organisation's record has that no profile update may change.
+PROTECTED_FIELDS = frozenset({
+    "id", "city", "anchor", "source", "source_id", "membership", "version",
+    "approved_opportunities", "created_at", "updated_at",
+})
 
 
 def membership_status(organization: dict) -> str:
@@ -73,6 +80,51 @@ class OrganizationEntrypoints:
     def get_organization(self, organization_id):
         """Return one organisation of the context city; raises ``NotFound``."""
         return self._organization(self._city(), organization_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_organization(self, organization_id, changes, actor,
+                            expected_version=None):
+        """Change a partner's profile and bump its version; see OrganizationUpdateSchema.
+
+        The organisation's org admins and the city's moderators may; only
+        moderators may change ``kind``. Raises ``InvalidInput`` naming each field,
+        ``Forbidden``, and ``Conflict`` when ``expected_version`` is stale.
+        Dispatches ``organization_published`` with the full document.
+        """
+        city = self._city()
+        previous = self._organization(city, organization_id)
+        acting = self._actor(city, actor)
+        acting.require_admin_of(previous["id"], "change its profile")
+        if not isinstance(changes, dict) or not changes:
+            raise InvalidInput({"body": ["must be a JSON object with the fields to "
+                                         "change"]}, "invalid organisation update")
+        self._check_editable(acting, previous, changes)
+        if expected_version is not None and int(expected_version) != previous["version"]:
+            raise Conflict(f"organisation {previous['id']} is at version "
+                           f"{previous['version']}, not {expected_version}; reload it")
+        profile = self._load(OrganizationUpdateSchema(city), changes,
+                             "invalid organisation update")
+
+        stored = self.store.replace("organizations", previous, profile)
+        if stored is None:
+            raise Conflict(f"organisation {previous['id']} changed meanwhile; reload it")
+        self._announce_organization(stored)
+        logger.info("updated organisation %s to version %s: %s", stored["id"],
+                    stored["version"], ", ".join(sorted(profile)))
+        return stored
+
+    @staticmethod
+    def _check_editable(acting, organization: dict, changes: dict) -> None:
+        errors = {name: ["cannot be changed by a profile update"]
+                  for name in sorted(PROTECTED_FIELDS & set(changes))}
+        if "kind" in changes:
+            if organization.get("anchor"):
+                errors["kind"] = ["cannot be changed: this is the city's anchor "
+                                  "organisation"]
+            elif not acting.is_moderator:
+                errors["kind"] = ["may be changed only by the city's administrators"]
+        if errors:
+            raise InvalidInput(errors, "invalid organisation update")
 
     @rpc(expected_exceptions=EXPECTED)
     def list_organizations(self, kind=None, membership=None, after=None, limit=100):

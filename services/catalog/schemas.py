@@ -420,6 +420,29 @@ class ImportedOrganizationSchema(OrganizationSchema):
         check_city_slug(data, self.city)
 
 
+PROFILE_FIELDS = ("name", "kind", "website", "description", "locations")
+
+
+class OrganizationUpdateSchema(OrganizationSchema):
+    """Changes to a partner's profile: any of ``name``, ``kind``, ``website``,
+    ``description`` and ``locations``. Only the fields sent are loaded and checked.
+
+    A new ``locations`` list replaces the old one, and each location needs an
+    address and coordinates inside the city's service area.
+    """
+
+    def __init__(self, city: dict, **kwargs):
+        # Naming the fields keeps nested locations whole: ``partial=True`` would
+        # also make each location's lat and lon optional.
+        super().__init__(city, partial=PROFILE_FIELDS, **kwargs)
+
+    @validates_schema
+    def check_kind(self, data, **kwargs):
+        if data.get("kind") == "anchor":
+            raise ValidationError("must not be 'anchor': a city has one anchor "
+                                  "organisation, created when it is onboarded", "kind")
+
+
 class PersonSchema(Schema):
     """A partner staff member or city administrator: an adult's work contact."""
 

@@ -24,7 +24,9 @@ from prometheus_client import Counter as PrometheusCounter, Histogram
 
 from services.notifications.settings import WebhookSettings
 from services.notifications.signing import signature_header
-from services.notifications.storage import NotificationStore, aware, utcnow
+from services.notifications.storage import (
+    CITY_ARCHIVED, NotificationStore, aware, utcnow,
+)
 from services.notifications.transport import AttemptResult
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,15 @@ def backoff_seconds(failed_attempts: int, base: float, maximum: float,
     exponent = min(max(failed_attempts - 1, 0), 40)
     ceiling = min(maximum, base * 2.0 ** exponent)
     return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def cancelled_details(delivery: dict, subscription: dict | None) -> dict:
+    """Return the history details of a delivery whose endpoint is gone or disabled."""
+    details = {"attempts": delivery["attempts"], "last_status_code": None,
+               "last_error": "subscription deleted or disabled"}
+    if subscription is not None and subscription.get("disabled_reason") == CITY_ARCHIVED:
+        details["reason"] = CITY_ARCHIVED
+    return details
 
 
 def signing_secrets(subscription: dict, now: datetime) -> list[str]:
@@ -213,9 +224,8 @@ class DeliveryEngine:
         for outcome in batch:
             delivery, result = outcome.delivery, outcome.result
             if result is None:
-                finished.append((delivery, "cancelled", {
-                    "attempts": delivery["attempts"], "last_status_code": None,
-                    "last_error": "subscription deleted or disabled"}))
+                finished.append((delivery, "cancelled",
+                                 cancelled_details(delivery, outcome.subscription)))
                 continue
             number = delivery["attempts"] + 1
             attempts.append(self._attempt_record(outcome, number))

@@ -30,6 +30,10 @@ from cities_common.tenancy import CityRegistry
 
 
 CLAIM_CONCURRENCY = 10
+# Reason recorded on endpoints and deliveries stopped because their city was archived.
+CITY_ARCHIVED = "city_archived"
+# How long cancelling a city's deliveries may hold them before they leave the queue.
+ARCHIVE_LEASE = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -295,6 +299,34 @@ class NotificationStore:
     def queued_for(self, subscription_id: str) -> list[dict]:
         return list(self.queue.find({"subscription_id": subscription_id}))
 
+    # Archiving a city
+
+    def disable_city(self, city: str, now: datetime) -> int:
+        """Disable the city's active endpoints with reason ``city_archived``."""
+        return self.subscriptions.update_many(
+            {"city": city, "status": "active"},
+            {"$set": {"status": "disabled", "disabled_reason": CITY_ARCHIVED,
+                      "disabled_at": now, "updated_at": now}}).modified_count
+
+    def cancel_city(self, city: str, now: datetime) -> int:
+        """Cancel the city's queued deliveries with reason ``city_archived``.
+
+        Leases them first, so no engine claims one meanwhile. A delivery whose
+        attempt is in flight keeps its lease: the engine records that attempt and
+        then cancels the delivery, because its endpoint is disabled. The attempts
+        log stays. Returns how many deliveries were cancelled.
+        """
+        token = uuid.uuid4().hex
+        self.queue.update_many(
+            {"city": city, "lease_token": None},
+            {"$set": {"lease_token": token, "next_attempt_at": now + ARCHIVE_LEASE}})
+        leased = list(self.queue.find({"lease_token": token}))
+        self.finish([(delivery, "cancelled", {
+            "attempts": delivery["attempts"], "last_status_code": None,
+            "last_error": delivery.get("last_error"), "reason": CITY_ARCHIVED,
+        }) for delivery in leased], now)
+        return len(leased)
+
     @staticmethod
     def _insert_or_replace(collection, documents: list[dict]) -> None:
         """Insert documents; replace those whose id exists, as after a replay."""
@@ -343,10 +375,18 @@ class NotificationStore:
         return list(reversed(documents))
 
     def list_dead_letters(self, city: str | None, partner: str | None,
-                          limit: int) -> list[dict]:
+                          limit: int, after: dict | None = None) -> list[dict]:
+        """Return dead letters, newest first, that follow ``after`` when given."""
         query = {}
         if city:
             query["city"] = city
         if partner:
             query["partner"] = partner
-        return list(self.dead_letters.find(query, sort=[("dead_at", -1)], limit=limit))
+        if after is not None:
+            query["$or"] = [{"dead_at": {"$lt": after["dead_at"]}},
+                            {"dead_at": after["dead_at"], "_id": {"$lt": after["_id"]}}]
+        return list(self.dead_letters.find(query, sort=[("dead_at", -1), ("_id", -1)],
+                                           limit=limit))
+
+    def get_dead_letter(self, delivery_id: str) -> dict | None:
+        return self.dead_letters.find_one({"_id": delivery_id})

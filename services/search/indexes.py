@@ -87,6 +87,22 @@ class CityIndexes:
                               aliases={alias: {"is_write_index": True}})
         self._ready.add(city)
 
+    def remove_city(self, city: str) -> list[str]:
+        """Delete every index of the city, with the aliases on them; return their names.
+
+        This includes the index of a rebuild in progress. Writing to the city again
+        needs ``ensure_city``, which creates empty indexes.
+        """
+        names = set()
+        for alias in (self.alias("opportunities", city), self.staging_alias(city),
+                      self.alias("sites", city)):
+            names.update(self.indexes_behind(alias))
+        for name in sorted(names):
+            self.client.indices.delete(index=name, ignore_unavailable=True)
+            logger.info("deleted index %s", name)
+        self._ready.discard(city)
+        return sorted(names)
+
     def create_index(self, kind: str, city: str, generation: int, aliases: dict,
                      settings: dict | None = None) -> str:
         """Create generation ``generation``; an index that already exists is kept."""
