@@ -12,6 +12,7 @@ import logging
 from cities_common import events
 from cities_common.context import RequestContext
 from cities_common.dispatch import EventPublisher
+from cities_common.erasure import acknowledge_erasure
 from cities_common.handlers import EventInbox, consumes, durable_event_handler
 from cities_common.metrics import Metrics
 from cities_common.rpc import rpc
@@ -63,8 +64,12 @@ class IdentityService(AccountEntrypoints, SessionEntrypoints, AccessEntrypoints)
     @durable_event_handler("registration", events.YOUTH_ERASED)
     @consumes(events.YOUTH_ERASED)
     def handle_youth_erased(self, event):
-        """Remove the youth and guardian grants on the erased youth."""
+        """Remove the youth and guardian grants on the erased youth.
+
+        Dispatches ``youth_erasure_acknowledged`` with ``grants_removed``.
+        """
         youth_id = event["data"]["youth_id"]
         removed = self.store.grants.remove_scope(event["city"], (YOUTH, GUARDIAN),
                                                  youth_id)
         logger.info("youth %s erased: %s grants removed", youth_id, removed)
+        acknowledge_erasure(self.publish, event, self.name, {"grants_removed": removed})

@@ -6,6 +6,10 @@ personal data: they are stored only where a message needs them, removed from a
 message once it is sent, and never logged. An unsubscribed address (per city) gets
 no further messages, except the transactional ones that a person requests,
 such as a sign-up's verification link (``mail_templates.TRANSACTIONAL``).
+
+A message about a young person carries the ``youth_id`` (and, for a guardian's
+message, the ``guardian_id``) it concerns, so that ``erase_youth`` finds it. An
+erased youth's contact is never stored again.
 """
 
 import hashlib
@@ -30,6 +34,11 @@ logger = logging.getLogger(__name__)
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
 LEASE = timedelta(minutes=2)
+# Kinds of message about a youth that were queued without a ``youth_id`` before
+# messages carried one. An erasure finds those by the forgotten contact's address.
+UNTAGGED_YOUTH_KINDS = ("registration_confirmed", "badge_earned")
+# Outcomes of a message that the postman never tried to send.
+NOT_SENT = ("unsubscribed", "cancelled")
 
 
 def address_key(city: str, address: str) -> str:
@@ -47,25 +56,65 @@ class MailStore:
         self.outbox = database["mail_outbox"]
         self.log = database["mail_log"]
         self.opportunities = database["opportunity_titles"]
+        self.erased = database["erased_youth"]
 
     def ensure_indexes(self) -> None:
         self.preferences.create_index([("token", 1)], name="by_token", unique=True)
         self.outbox.create_index([("next_attempt_at", 1)], name="due")
+        self.outbox.create_index([("city", 1), ("youth_id", 1)], name="by_youth")
 
     def remember_contact(self, city: str, youth_id: str, address: str,
                          language: str) -> None:
+        """Store the youth's latest address, unless the youth was erased."""
+        if self.is_erased(city, youth_id):
+            return
         self.contacts.update_one(
             {"_id": f"{city}:{youth_id}"},
             {"$set": {"city": city, "youth_id": youth_id, "address": address,
                       "language": language, "updated_at": utcnow()}},
             upsert=True)
 
-    def forget_contact(self, city: str, youth_id: str) -> None:
-        """Delete the youth's address and the messages still queued for it."""
+    def erase_youth(self, city: str, youth_id: str, guardian_ids: list[str]) -> dict:
+        """Forget the youth's contact and delete the unsent messages about them.
+
+        Deletes the messages tagged with the youth or one of ``guardian_ids``, and
+        untagged ones of ``UNTAGGED_YOUTH_KINDS`` to the forgotten address. The
+        log of sent messages stays, because it has no address. Returns the counts
+        of every call for the youth together, so a retry reports the first call's.
+        """
+        self.erased.update_one({"_id": f"{city}:{youth_id}"},
+                               {"$setOnInsert": {"city": city, "erased_at": utcnow()}},
+                               upsert=True)
         contact = self.contacts.find_one_and_delete({"_id": f"{city}:{youth_id}"})
+        deleted = self.outbox.delete_many({"city": city, "youth_id": youth_id})
+        queued = deleted.deleted_count
+        if guardian_ids:
+            queued += self.outbox.delete_many({
+                "city": city, "guardian_id": {"$in": list(guardian_ids)}
+            }).deleted_count
         if contact is not None:
-            self.outbox.delete_many({"address_key": address_key(city,
-                                                                 contact["address"])})
+            queued += self.outbox.delete_many({
+                "city": city, "address_key": address_key(city, contact["address"]),
+                "youth_id": {"$exists": False},
+                "kind": {"$in": list(UNTAGGED_YOUTH_KINDS)},
+            }).deleted_count
+        totals = self.erased.find_one_and_update(
+            {"_id": f"{city}:{youth_id}"},
+            {"$inc": {"contacts_forgotten": int(contact is not None),
+                      "queued_messages_deleted": queued}},
+            return_document=pymongo.ReturnDocument.AFTER)
+        return {key: totals[key]
+                for key in ("contacts_forgotten", "queued_messages_deleted")}
+
+    def is_erased(self, city: str, youth_id: str) -> bool:
+        return self.erased.count_documents({"_id": f"{city}:{youth_id}"}, limit=1) > 0
+
+    def youth_mail_status(self, city: str, youth_id: str) -> dict:
+        """Return whether the youth's contact is stored and their unsent messages."""
+        return {"erased": self.is_erased(city, youth_id),
+                "contact_stored": self.contact(city, youth_id) is not None,
+                "queued_messages": self.outbox.count_documents(
+                    {"city": city, "youth_id": youth_id})}
 
     def contact(self, city: str, youth_id: str) -> dict | None:
         return self.contacts.find_one({"_id": f"{city}:{youth_id}"})
@@ -116,21 +165,29 @@ class MailStore:
     # The outbox
 
     def queue(self, city: str, kind: str, reference: str, address: str,
-              language: str, variables: dict) -> bool:
+              language: str, variables: dict, youth_id: str | None = None,
+              guardian_id: str | None = None) -> bool:
         """Queue one message; return False if unsubscribed or queued before.
 
         ``reference`` (an event or endpoint id) makes the message id, so a
         redelivered event queues it once. Transactional kinds ignore unsubscribing.
+        ``youth_id`` and ``guardian_id`` name whom a message is about, so an
+        erasure finds it; a message about an erased youth is not queued.
         """
         if kind not in TRANSACTIONAL and self.is_unsubscribed(city, address):
             return False
+        if youth_id is not None and self.is_erased(city, youth_id):
+            return False
         now = utcnow()
+        tags = {key: value for key, value in
+                (("youth_id", youth_id), ("guardian_id", guardian_id))
+                if value is not None}
         try:
             self.outbox.insert_one({
                 "_id": f"{kind}:{reference}", "city": city, "kind": kind,
                 "address": address, "address_key": address_key(city, address),
                 "language": language, "variables": variables, "attempts": 0,
-                "created_at": now, "next_attempt_at": now,
+                "created_at": now, "next_attempt_at": now, **tags,
             })
         except DuplicateKeyError:
             return False
@@ -154,11 +211,28 @@ class MailStore:
             self.log.insert_one({
                 "_id": message["_id"], "city": message["city"], "kind": message["kind"],
                 "language": message["language"], "status": status,
-                "attempts": message["attempts"] + (0 if status == "unsubscribed" else 1),
+                "attempts": message["attempts"] + (0 if status in NOT_SENT else 1),
                 "error": error, "finished_at": utcnow()})
         except DuplicateKeyError:
             pass
         self.outbox.delete_one({"_id": message["_id"]})
+
+    def cancel_city(self, city: str) -> int:
+        """Log the city's unsent messages as ``cancelled`` (error ``city_archived``).
+
+        A message the postman has leased is being sent and is left to it.
+        Returns how many were cancelled.
+        """
+        now = utcnow()
+        token = uuid.uuid4().hex
+        self.outbox.update_many(
+            {"city": city, "$or": [{"lease_token": None},
+                                   {"next_attempt_at": {"$lte": now}}]},
+            {"$set": {"next_attempt_at": now + LEASE, "lease_token": token}})
+        messages = list(self.outbox.find({"lease_token": token}))
+        for message in messages:
+            self.finish(message, "cancelled", "city_archived")
+        return len(messages)
 
     def retry(self, message: dict, next_attempt_at: datetime, error: str) -> None:
         self.outbox.update_one({"_id": message["_id"]}, {"$set": {

@@ -1,4 +1,5 @@
-"""Youth profiles, their guardians, consent requests and erasure records.
+"""Youth profiles, their guardians, consent requests, erasure records and the
+other services' acknowledgements of each erasure.
 
 A profile holds no full birth date and no address: a birth year and month, and a
 coarse home location (postal code, neighbourhood or a centroid rounded to about a
@@ -27,6 +28,7 @@ class YouthStore:
         self.consent_requests = database["consent_requests"]
         self.consent_answers = database["consent_answers"]
         self.erasures = database["erasures"]
+        self.acknowledgements = database["erasure_acknowledgements"]
 
     def ensure_indexes(self) -> None:
         self.youth.create_index([("city", 1)], name="by_city")
@@ -37,6 +39,8 @@ class YouthStore:
                                            name="by_youth")
         self.erasures.create_index([("city", 1), ("youth_id", 1)], unique=True,
                                    name="one_erasure_per_youth")
+        self.acknowledgements.create_index([("city", 1), ("erasure_id", 1)],
+                                           name="by_erasure")
 
     # Profiles and guardians
 
@@ -128,10 +132,17 @@ class YouthStore:
 
     # Erasure records
 
-    def start_erasure(self, city: str, youth_id: str, now: datetime) -> tuple[dict, bool]:
-        """Record an erasure request; return (record, created). One per youth."""
+    def start_erasure(self, city: str, youth_id: str, guardian_ids: list[str],
+                      now: datetime) -> tuple[dict, bool]:
+        """Record an erasure request; return (record, created). One per youth.
+
+        ``status`` is this service's own step (``in_progress``, then ``completed``).
+        The guardian ids are kept for ``youth_erased``, because the erasure deletes
+        the guardian records before it publishes the event.
+        """
         record = {"_id": new_id("ers"), "city": city, "youth_id": youth_id,
-                  "status": "in_progress", "requested_at": iso(now)}
+                  "guardian_ids": list(guardian_ids), "status": "in_progress",
+                  "requested_at": iso(now)}
         try:
             self.erasures.insert_one(record)
         except DuplicateKeyError:
@@ -153,6 +164,29 @@ class YouthStore:
     def find_erasure(self, city: str, youth_id: str) -> dict | None:
         record = self.erasures.find_one({"city": city, "youth_id": youth_id})
         return _public(record) if record else None
+
+    def add_acknowledgement(self, city: str, erasure_id: str, service: str,
+                            acknowledged_at: str, summary: dict) -> bool:
+        """Record a service's acknowledgement; return False if it was recorded before.
+
+        Each acknowledgement is a document of its own rather than a field of the
+        erasure record, because FerretDB 1.x can lose one of two concurrent
+        updates to one document, and the services acknowledge at about the same
+        time.
+        """
+        try:
+            self.acknowledgements.insert_one({
+                "_id": f"{erasure_id}:{service}", "city": city,
+                "erasure_id": erasure_id, "service": service,
+                "acknowledged_at": acknowledged_at, "summary": summary})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def acknowledgements_of(self, city: str, erasure_id: str) -> dict[str, dict]:
+        """Return the erasure's acknowledgements by service name."""
+        cursor = self.acknowledgements.find({"city": city, "erasure_id": erasure_id})
+        return {item["service"]: item for item in cursor}
 
 
 def _public(document: dict) -> dict:

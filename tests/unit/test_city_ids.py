@@ -48,8 +48,10 @@ def test_mail_contact_per_city():
     store.remember_contact("dallas", "yth-1", "b@example.org", "es")
     store.remember_opportunity("chicago", "opp-1", "Robotics")
     store.remember_opportunity("dallas", "opp-1", "Cooking")
-    store.forget_contact("chicago", "yth-1")
+    store.erase_youth("chicago", "yth-1", [])
     assert store.contact("chicago", "yth-1") is None
     assert store.contact("dallas", "yth-1")["address"] == "b@example.org"
+    assert store.is_erased("chicago", "yth-1")
+    assert not store.is_erased("dallas", "yth-1")
     assert store.opportunity_title("chicago", "opp-1") == "Robotics"
     assert store.opportunity_title("dallas", "opp-1") == "Cooking"

@@ -182,6 +182,11 @@ def test_youth_erased_removes_youth_and_guardian_grants(identity, account):
     remaining = identity.service.list_grants(account["id"])
     assert [(grant["city"], grant["role"]) for grant in remaining] == [
         ("chicago", "org_staff"), ("dallas", "guardian")]
+    acknowledged = identity.sent(events.YOUTH_ERASURE_ACKNOWLEDGED)
+    assert len(acknowledged) == 1
+    assert acknowledged[0]["erasure_id"] == "era-1"
+    assert acknowledged[0]["service"] == "identity"
+    assert acknowledged[0]["summary"] == {"grants_removed": 2}
 
 
 def test_city_archived_revokes_keys_and_grants(identity, account):

@@ -303,7 +303,61 @@ def test_badge_email_uses_remembered_contact(store, database):
     assert kinds == ["badge_earned", "registration_confirmed"]
 
 
-def test_erasure_forgets_contact(store, database):
+def erased_event(youth_id="yth-1", guardian_ids=("gdn-1",)):
+    return events.make_event(events.YOUTH_ERASED, "chicago", {
+        "erasure_id": "ers-1", "youth_id": youth_id,
+        "requested_at": "2026-12-05T00:00:00+00:00",
+        "guardian_ids": list(guardian_ids)}, event_id="erased-ers-1")
+
+
+def test_youth_erased_forgets_contact_and_mail(store, database):
+    service = make_service(store, database)
+    mail = MailStore(database)
+    address = "f@example.org"
+    service.handle_youth_registered(registered_event(contact_email=address))
+    service.handle_badge_issued(badge_event())
+    mail.queue("chicago", "guardian_consent_request", "consent-1", "g@example.org",
+               "en", {}, youth_id="yth-1", guardian_id="gdn-1")
+    # A row queued before messages carried the youth id, and an account e-mail
+    # and a sibling's confirmation to the same address, which must stay.
+    mail.queue("chicago", "registration_confirmed", "legacy-1", address, "en", {})
+    mail.queue("chicago", "account_verification", "account-1", address, "en", {})
+    mail.queue("chicago", "registration_confirmed", "sibling-1", address, "en", {},
+               youth_id="yth-2")
+    mail.log.insert_one({"_id": "registration_confirmed:sent-1", "city": "chicago",
+                         "kind": "registration_confirmed", "status": "sent"})
+
+    service.handle_youth_erased(erased_event())
+
+    assert mail.contact("chicago", "yth-1") is None
+    assert sorted(item["_id"] for item in mail.outbox.find()) == [
+        "account_verification:account-1", "registration_confirmed:sibling-1"]
+    assert mail.log.count_documents({}) == 1
+    (event_type, city, data), options = service.publish.call_args
+    assert event_type == events.YOUTH_ERASURE_ACKNOWLEDGED
+    assert city == "chicago"
+    assert data["service"] == "notifications"
+    assert data["erasure_id"] == "ers-1"
+    assert data["summary"] == {"contacts_forgotten": 1, "queued_messages_deleted": 4}
+    assert options == {"event_id": "erasure-acknowledged-ers-1-notifications"}
+    events.make_event(event_type, city, data)
+
+
+def test_erased_youth_contact_not_stored_again(store, database):
+    service = make_service(store, database)
+    mail = MailStore(database)
+    service.handle_youth_erased(erased_event(guardian_ids=()))
+    service.handle_youth_registered(registered_event(contact_email="f@example.org"))
+    assert mail.contact("chicago", "yth-1") is None
+    assert mail.outbox.count_documents({}) == 0
+    assert service.youth_mail_status("yth-1") == {
+        "city": "chicago", "youth_id": "yth-1", "erased": True,
+        "contact_stored": False, "queued_messages": 0}
+    (_, _, data), _ = service.publish.call_args
+    assert data["summary"] == {"contacts_forgotten": 0, "queued_messages_deleted": 0}
+
+
+def test_erasure_cancellation_keeps_contact_until_youth_erased(store, database):
     service = make_service(store, database)
     mail = MailStore(database)
     service.handle_youth_registered(registered_event(contact_email="f@example.org"))
@@ -312,5 +366,15 @@ def test_erasure_forgets_contact(store, database):
             "registration_id": "reg-1", "youth_id": "yth-1", "opportunity_id": "opp-1",
             "previous_status": "confirmed", "reason": "erasure",
             "cancelled_at": "2026-12-05T00:00:00+00:00"}))
+    assert mail.contact("chicago", "yth-1") is not None
+    service.handle_youth_erased(erased_event())
     assert mail.contact("chicago", "yth-1") is None
-    assert mail.outbox.count_documents({}) == 0
+
+
+def test_erasure_retried_reports_first_counts(database):
+    mail = MailStore(database)
+    mail.remember_contact("chicago", "yth-1", "f@example.org", "en")
+    first = mail.erase_youth("chicago", "yth-1", [])
+    again = mail.erase_youth("chicago", "yth-1", [])
+    assert first == {"contacts_forgotten": 1, "queued_messages_deleted": 0}
+    assert again == first
