@@ -4,12 +4,13 @@ A partner organisation manages its webhooks with an API key that has the
 ``webhooks:read`` or ``webhooks:write`` scope, or as one of its org admins
 signed in. The partner id the notifications service files subscriptions under
 is the organisation's id, taken from the key or the account, never from the
-request.
+request. Platform operators list and requeue every city's dead-lettered
+deliveries under ``/v1/webhooks/dead-letters``.
 """
 
 from werkzeug.wrappers import Response
 
-from gateway.access import PUBLIC, Partner, partner_organization, route
+from gateway.access import OPERATOR, PUBLIC, Partner, partner_organization, route
 from gateway.requests import json_body
 
 WEBHOOK = "/v1/cities/<string:city>/webhooks/<string:subscription_id>"
@@ -85,6 +86,21 @@ class NotificationsRoutes:
         """Queue one event (``event_id``) or a range (``since``, ``until``) again."""
         return 202, self.notifications_rpc.replay(partner_id(request, WRITE), subscription_id,
                                                   json_body(request))
+
+    @route("GET", "/v1/webhooks/dead-letters", access=OPERATOR)
+    def list_dead_letters(self, request):
+        """Deliveries that can no longer be sent, of every city, newest first.
+
+        Filter with ``city`` and ``partner``; page with ``limit`` (1 to 1,000) and
+        the previous page's ``next_after`` as ``after``.
+        """
+        return self.notifications_rpc.dead_letter_page(request.args.to_dict())
+
+    @route("POST", "/v1/webhooks/dead-letters/<string:delivery_id>/requeue",
+           access=OPERATOR)
+    def requeue_dead_letter(self, request, delivery_id):
+        """Send a dead letter again, once its endpoint is active; 202 when queued."""
+        return 202, self.notifications_rpc.requeue_dead_letter(delivery_id)
 
     @route("GET", "/v1/cities/<string:city>/unsubscribe/<string:token>", access=PUBLIC)
     def unsubscribe_page(self, request, city, token):

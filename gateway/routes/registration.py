@@ -5,16 +5,18 @@ A young person, or a guardian, signs in and creates the youth profile. The
 account then has the ``youth`` or ``guardian`` grant for it, and acts on that
 profile's registrations, consent and data. Partner staff act on the rosters of
 their organisation's opportunities. Consent links carry their own single-use
-token, so a guardian answers one without an account.
+token, so a guardian grants or declines without an account, through the JSON
+routes or the HTML page at ``/guardian-consent/<city>`` that the link opens.
 """
 
-from cities_common.errors import Conflict
+from cities_common.errors import Conflict, InvalidInput, NotFound, Rejected
 from gateway.access import (
     OPPORTUNITY_STAFF, PUBLIC, SIGNED_IN, YOUTH_OWNER, RegistrationParty, YouthOwner,
     caller, route, signed_in,
 )
-from gateway.errors import BadRequest
-from gateway.requests import json_body, optional_json_body
+from gateway.consent_page import consent_page
+from gateway.errors import BadRequest, PayloadTooLarge
+from gateway.requests import MAX_BODY_BYTES, json_body, optional_json_body
 
 PREFIX = "/v1/cities/<string:city>"
 RELATIONSHIPS = ("self", "guardian")
@@ -177,6 +179,11 @@ class RegistrationRoutes:
 
     @route("GET", f"{PREFIX}/erasures/<string:erasure_id>", access=PUBLIC)
     def get_erasure(self, request, city, erasure_id):
+        """Return the erasure's status and the part of each service.
+
+        ``status`` becomes ``completed`` once registration and every service that
+        consumes ``youth_erased`` (identity, badges, notifications) finished.
+        """
         return self.registration_rpc.get_erasure(erasure_id)
 
     @route("POST", f"{PREFIX}/youth/<string:youth_id>/guardians", access=YOUTH_OWNER)
@@ -218,8 +225,42 @@ class RegistrationRoutes:
         answer = self.registration_rpc.answer_guardian_consent(body.pop("token", None),
                                                                body)
         principal = caller(request) if request.caller.presented else None
+        granted = (answer.get("consent") or {}).get("status") == "granted"
         if principal is not None and principal.is_account \
-                and answer.get("status") == "granted" and answer.get("youth_id"):
+                and granted and answer.get("youth_id"):
             self.identity_rpc.grant(principal.account_id, city, "guardian",
                                     answer["youth_id"])
         return answer
+
+    @route("GET", "/guardian-consent/<string:city>", access=PUBLIC)
+    def show_consent_page(self, request, city):
+        """Show the page a consent link opens: a form for the e-mailed code.
+
+        The page is plain HTML without scripts, in English and Spanish. Its form
+        posts to the same URL.
+        """
+        return consent_page(self.catalog_rpc.get_city(city)["name"])
+
+    @route("POST", "/guardian-consent/<string:city>", access=PUBLIC)
+    def answer_consent_page(self, request, city):
+        """Grant or decline from the consent page's form; respond with a page.
+
+        The form sends ``token`` (the consent code) and ``decision`` (``grant`` or
+        ``decline``) as ``application/x-www-form-urlencoded``. A rejected answer
+        gets the status the JSON route would give, with a page that explains it.
+        """
+        city_name = self.catalog_rpc.get_city(city)["name"]
+        if request.content_length and request.content_length > MAX_BODY_BYTES:
+            raise PayloadTooLarge(MAX_BODY_BYTES)
+        token = request.form.get("token", "").strip()
+        decision = request.form.get("decision")
+        if not token or decision not in ("grant", "decline"):
+            return consent_page(city_name, "invalid")
+        try:
+            answer = self.registration_rpc.answer_guardian_consent(
+                token, {"decision": decision})
+        except Rejected as exc:
+            return consent_page(city_name, exc.reason)
+        except (NotFound, InvalidInput):
+            return consent_page(city_name, "not_found")
+        return consent_page(city_name, answer["consent"]["status"])

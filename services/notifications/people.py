@@ -1,8 +1,10 @@
 """E-mail to young people and their guardians, queued from platform events.
 
-Only an address that a ``youth_registered`` event carried (its optional
-``contact_email``) is ever written to. The registration service does not send one
-yet, so until it does, these messages are queued only for events that include it.
+Only an address that a ``youth_registered`` or ``waitlist_promoted`` event
+carried (its optional ``contact_email``) is ever written to. The registration
+service sends the youth's own address, else a guardian's, with that person's
+language; a youth with neither gets no e-mail. The address is kept per youth
+until ``youth_erased`` forgets it (``MailStore.erase_youth``).
 """
 
 import logging
@@ -45,7 +47,34 @@ def registration_confirmed(mail: MailStore, city_record: dict, event: dict) -> b
                           "opportunity_title": title or GENERIC_PROGRAMME[language],
                           "registration_id": data["registration_id"],
                           "city_name": city_record.get("name", city),
-                      })
+                      }, youth_id=data["youth_id"])
+
+
+def waitlist_promoted(mail: MailStore, city_record: dict, event: dict) -> bool:
+    """Remember the contact the event carries and queue the "place opened" e-mail."""
+    city, data = event["city"], event["data"]
+    contact = _remember(mail, city_record, city, data)
+    if contact is None:
+        logger.debug("no contact e-mail for youth %s; no promotion e-mail sent",
+                     data["youth_id"])
+        return False
+    language = contact["language"]
+    title = mail.opportunity_title(city, data["opportunity_id"])
+    return mail.queue(city, "waitlist_promoted", event["event_id"],
+                      contact["address"], language, {
+                          "opportunity_title": title or GENERIC_PROGRAMME[language],
+                          "registration_id": data["registration_id"],
+                          "city_name": city_record.get("name", city),
+                      }, youth_id=data["youth_id"])
+
+
+def _remember(mail: MailStore, city_record: dict, city: str, data: dict) -> dict | None:
+    """Store the event's contact, if it has one; return the youth's known contact."""
+    address = data.get("contact_email")
+    if address:
+        language = _language(data.get("preferred_language"), city_record)
+        mail.remember_contact(city, data["youth_id"], address, language)
+    return mail.contact(city, data["youth_id"])
 
 
 def badge_earned(mail: MailStore, city_record: dict, event: dict,
@@ -65,4 +94,4 @@ def badge_earned(mail: MailStore, city_record: dict, event: dict,
                           "badge_name": title or GENERIC_BADGE[language],
                           "badge_url": badge_url,
                           "city_name": city_record.get("name", city),
-                      })
+                      }, youth_id=data["youth_id"])

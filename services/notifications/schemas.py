@@ -6,6 +6,7 @@ from marshmallow import (
     Schema, ValidationError, fields, validate, validates, validates_schema,
 )
 
+from cities_common.context import CITY_SLUG_PATTERN
 from services.notifications.mail_templates import LANGUAGES
 from services.notifications.webhook_types import FILTERS
 
@@ -89,3 +90,14 @@ class AttemptQuerySchema(Schema):
     def validate_since(self, value, **kwargs):
         if value is None:
             raise ValidationError("must be a date-time with a time zone")
+
+
+class DeadLetterQuerySchema(Schema):
+    """One page of dead-lettered deliveries for operators, newest first."""
+
+    city = fields.String(validate=validate.Regexp(
+        CITY_SLUG_PATTERN, error="must be a city slug such as 'chicago'"))
+    partner = partner_field
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    after = fields.String(validate=validate.Length(min=1, max=100), metadata={
+        "description": "The next_after of the previous page"})

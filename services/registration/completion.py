@@ -13,7 +13,7 @@ from datetime import timezone
 from cities_common.rpc import rpc
 
 from cities_common.errors import (
-    Conflict, InvalidInput, NotFound, Rejected, UnknownCity,
+    CityArchived, Conflict, InvalidInput, NotFound, Rejected, UnknownCity,
 )
 from services.registration.clock import utc_now
 from services.registration.schedule import occurrences
@@ -25,7 +25,7 @@ from services.registration.work import registration_view
 
 logger = logging.getLogger(__name__)
 
-EXPECTED = (Conflict, InvalidInput, NotFound, UnknownCity)
+EXPECTED = (CityArchived, Conflict, InvalidInput, NotFound, UnknownCity)
 ATTENDING = ("confirmed", "completed")
 MAX_EVIDENCE = 20
 

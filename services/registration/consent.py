@@ -33,9 +33,10 @@ def consent_url(public_base_url: str, city: str, token: str) -> str:
     """Return the link e-mailed to the guardian.
 
     The token sits in the fragment, which browsers never send to a server, so it
-    stays out of access logs. The page at that path reads it and posts it to
-    ``/v1/cities/<city>/guardian-consent``.
-    NOTE: the gateway does not serve that page yet; the web front end will.
+    stays out of access logs. The gateway serves a script-free page at that path
+    (``gateway/consent_page.py``), where the guardian types the token, shown as a
+    code in the e-mail. A web front end may read the fragment and post the token
+    to ``/v1/cities/<city>/guardian-consent`` instead.
     """
     return f"{public_base_url}/guardian-consent/{city}#token={token}"
 

@@ -85,14 +85,17 @@ def check_consent(youth: dict, today: date) -> None:
     status = (youth.get("consent") or {}).get("status", "none")
     if status == "granted":
         return
-    details = {"youth_id": youth["id"], "consent_status": status}
+    path = f"/v1/cities/{youth['city']}/youth/{youth['id']}/consent-requests"
+    details = {"youth_id": youth["id"], "consent_status": status,
+               "consent_requests_path": path}
     if status == "withdrawn":
         raise Rejected(GUARDIAN_CONSENT_WITHDRAWN,
                        "a guardian withdrew consent for this youth; a guardian must "
-                       "consent again before the youth can register", details)
+                       f"consent again (request it with POST {path}) before the "
+                       "youth can register", details)
     raise Rejected(GUARDIAN_CONSENT_REQUIRED,
                    "a youth under 13 needs a guardian's consent before registering; "
-                   f"request it at /youth/{youth['id']}/consent-requests", details)
+                   f"request it with POST {path}", details)
 
 
 def check_prerequisites(required: list[str], answer: dict) -> None:

@@ -17,7 +17,7 @@ from cities_common.rpc import rpc
 from cities_common import events
 from cities_common.config import load_settings
 from cities_common.errors import (
-    Conflict, InvalidInput, NotFound, Rejected, UnknownCity,
+    CityArchived, Conflict, InvalidInput, NotFound, Rejected, UnknownCity,
 )
 from services.registration import consent
 from services.registration.clock import iso, utc_now
@@ -31,7 +31,7 @@ from services.registration.work import registration_view
 
 logger = logging.getLogger(__name__)
 
-EXPECTED = (Conflict, InvalidInput, NotFound, UnknownCity)
+EXPECTED = (CityArchived, Conflict, InvalidInput, NotFound, UnknownCity)
 TTL_SETTING = "GUARDIAN_CONSENT_TTL_HOURS"
 
 

@@ -75,11 +75,14 @@ def test_check_age_rejects_with_reason(limits, reason):
     ("withdrawn", "guardian_consent_withdrawn"),
 ])
 def test_check_consent_rejects_child_without_consent(status, reason):
-    youth = {"id": "yth-1", "birth_year": 2016, "birth_month": 3,
+    youth = {"id": "yth-1", "city": "chicago", "birth_year": 2016, "birth_month": 3,
              "consent": {"status": status}}
     with pytest.raises(Rejected) as caught:
         eligibility.check_consent(youth, date(2026, 12, 4))
+    path = "/v1/cities/chicago/youth/yth-1/consent-requests"
     assert caught.value.reason == reason
+    assert caught.value.details["consent_requests_path"] == path
+    assert path in caught.value.message
 
 
 def test_check_consent_passes_granted_child_and_teen():
@@ -165,7 +168,12 @@ CONSENT_REQUESTED = {
         "registration_id": "reg-1", "youth_id": "yth-1", "opportunity_id": "opp-1",
         "sequence": 51, "promoted_at": "2026-12-04T15:00:00+00:00"}),
     (events.YOUTH_ERASED, {"erasure_id": "ers-1", "youth_id": "yth-1",
-                           "requested_at": "2026-12-04T15:00:00+00:00"}),
+                           "requested_at": "2026-12-04T15:00:00+00:00",
+                           "guardian_ids": ["gdn-1"]}),
+    (events.YOUTH_ERASURE_ACKNOWLEDGED, {
+        "erasure_id": "ers-1", "youth_id": "yth-1", "service": "badges",
+        "summary": {"badges_revoked": 1},
+        "acknowledged_at": "2026-12-04T15:00:00+00:00"}),
 ])
 def test_registration_event_contracts_accept(event_type, data):
     envelope = events.make_event(event_type, "chicago", data)
@@ -181,6 +189,23 @@ def test_registration_event_contracts_accept(event_type, data):
 def test_consent_event_contract_rejects(event_type, changes, field):
     with pytest.raises(InvalidInput) as caught:
         events.make_event(event_type, "chicago", {**CONSENT_REQUESTED, **changes})
+    assert field in caught.value.errors["data"]
+
+
+ACKNOWLEDGED = {"erasure_id": "ers-1", "youth_id": "yth-1", "service": "badges",
+                "summary": {}, "acknowledged_at": "2026-12-04T15:00:00+00:00"}
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"summary": {"badges_revoked": -1}}, "summary"),
+    ({"summary": {"badges_revoked": "two"}}, "summary"),
+    ({"service": ""}, "service"),
+    ({"acknowledged_at": None}, "acknowledged_at"),
+])
+def test_erasure_acknowledged_contract_rejects(changes, field):
+    with pytest.raises(InvalidInput) as caught:
+        events.make_event(events.YOUTH_ERASURE_ACKNOWLEDGED, "chicago",
+                          {**ACKNOWLEDGED, **changes})
     assert field in caught.value.errors["data"]
 
 
