@@ -7,6 +7,7 @@ Every ``ValidationError`` is keyed by the query parameter at fault, so the gatew
 import base64
 import binascii
 import json
+import re
 
 from marshmallow import (
     Schema, ValidationError, fields, post_load, validate, validates, validates_schema,
@@ -22,6 +23,8 @@ COST_BANDS = ["free", "paid", "unknown"]
 # ``blended`` is relevance multiplied by a Gaussian decay of the distance.
 SORTS = ["relevance", "distance", "start_date", "blended"]
 CURSOR_ERROR = "is not a cursor returned by a previous page of this search"
+# A point-in-time id as Elasticsearch encodes it (base64url).
+PIT_ID = re.compile(r"[A-Za-z0-9_\-=]{1,600}")
 
 _slug = fields.String(validate=validate.Length(min=1, max=60))
 _language = fields.String(validate=validate.Regexp(
@@ -29,28 +32,40 @@ _language = fields.String(validate=validate.Regexp(
     error="must be a BCP 47 language tag such as 'en' or 'es-MX'"))
 
 
-def encode_cursor(sort: str, sort_values: list) -> str:
-    """Encode the sort values of a page's last hit, and the sort they belong to."""
-    payload = json.dumps({"sort": sort, "after": sort_values}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+def encode_cursor(sort: str, sort_values: list, pit: str | None = None) -> str:
+    """Encode the sort values of a page's last hit, the sort they belong to and the
+    point in time the next page reads, if any. The search service signs the result."""
+    payload = {"sort": sort, "after": sort_values}
+    if pit:
+        payload["pit"] = pit
+    encoded = json.dumps(payload, separators=(",", ":"))
+    return base64.urlsafe_b64encode(encoded.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> dict:
-    """Return ``{"sort": ..., "after": [...]}``; raise ValueError when malformed."""
+    """Return ``{"sort": ..., "after": [...], "pit": ...}``; raise ValueError when
+    malformed. The signature after the last dot is checked by the service."""
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
+        encoded = cursor.split(".", 1)[0]
+        padded = encoded + "=" * (-len(encoded) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise ValueError(CURSOR_ERROR) from exc
     if not isinstance(payload, dict) or payload.get("sort") not in SORTS:
         raise ValueError(CURSOR_ERROR)
-    after = payload.get("after")
-    # Every sort ends with the ``id`` tiebreaker, so a cursor contains two values.
-    if not isinstance(after, list) or len(after) != 2 or not isinstance(after[1], str):
+    after, pit = payload.get("after"), payload.get("pit")
+    if pit is not None and (not isinstance(pit, str) or not PIT_ID.fullmatch(pit)):
+        raise ValueError(CURSOR_ERROR)
+    # Every sort ends with the ``id`` tiebreaker; a search in a point in time adds
+    # Elasticsearch's ``_shard_doc`` after it.
+    length = 3 if pit else 2
+    if not isinstance(after, list) or len(after) != length or not isinstance(after[1], str):
         raise ValueError(CURSOR_ERROR)
     if not isinstance(after[0], (int, float, str)) or isinstance(after[0], bool):
         raise ValueError(CURSOR_ERROR)
-    return payload
+    if pit and (not isinstance(after[2], int) or isinstance(after[2], bool)):
+        raise ValueError(CURSOR_ERROR)
+    return {"sort": payload["sort"], "after": after, "pit": pit}
 
 
 def default_sort(data: dict) -> str:
@@ -111,7 +126,7 @@ class SearchRequestSchema(PointMixin, Schema):
     page_size = fields.Integer(
         load_default=20, validate=validate.Range(1, MAX_PAGE_SIZE,
                                                  error=f"must be 1 to {MAX_PAGE_SIZE}"))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=1200))
     facets = fields.Boolean(load_default=True)
 
     @validates("cursor")
@@ -156,7 +171,8 @@ class SearchRequestSchema(PointMixin, Schema):
         if data.get("lat") is not None and data.get("radius_km") is None:
             data["radius_km"] = DEFAULT_RADIUS_KM
         if data.get("cursor"):
-            data["search_after"] = decode_cursor(data["cursor"])["after"]
+            cursor = decode_cursor(data["cursor"])
+            data["search_after"], data["pit"] = cursor["after"], cursor["pit"]
         return data
 
 

@@ -14,8 +14,9 @@ from cities_common.metrics import Metrics
 from cities_common.rpc import rpc
 from cities_common.storage import ElasticsearchClient
 from cities_common.tenancy import Tenancy
+from services.search.cursors import CursorKeys
 from services.search.schemas import (
-    AutocompleteRequestSchema, RelatedRequestSchema, SearchRequestSchema,
+    CURSOR_ERROR, AutocompleteRequestSchema, RelatedRequestSchema, SearchRequestSchema,
     SiteSearchRequestSchema,
 )
 from services.search.storage import SearchStore
@@ -33,6 +34,7 @@ class SearchService:
     inbox = EventInbox()
     request = RequestContext()
     metrics = Metrics()
+    cursors = CursorKeys()
 
     @rpc
     def health(self):
@@ -45,6 +47,20 @@ class SearchService:
     def handle_city_onboarded(self, event):
         self.tenant.registry.add(event["data"])
         self.index.ensure_city(event["city"])
+
+    @durable_event_handler("catalog", events.CITY_ARCHIVED)
+    @consumes(events.CITY_ARCHIVED)
+    def handle_city_archived(self, event):
+        """Mark the city archived and delete its indexes and aliases.
+
+        Searches and catalog events for the city raise ``CityArchived`` from then
+        on. The catalog keeps the records, so its export still contains them.
+        """
+        city = event["city"]
+        self.tenant.registry.archive(city, event["data"]["archived_at"])
+        deleted = self.index.remove_city(city)
+        logger.info("city %s archived: deleted indexes %s", city,
+                    ", ".join(deleted) or "(none)")
 
     @durable_event_handler("catalog", events.OPPORTUNITY_PUBLISHED)
     @consumes(events.OPPORTUNITY_PUBLISHED)
@@ -64,9 +80,12 @@ class SearchService:
     @durable_event_handler("catalog", events.ORGANIZATION_PUBLISHED)
     @consumes(events.ORGANIZATION_PUBLISHED)
     def handle_organization_published(self, event):
-        self.tenant.registry.require(event["city"])
+        city = self.tenant.registry.require(event["city"])
         organization = event["data"]["organization"]
-        self.index.index_site({**organization, "city": event["city"]})
+        # The city's indexes may not exist yet when this event overtakes the
+        # handling of ``city_onboarded``, which registers the city first.
+        self.index.ensure_city(city)
+        self.index.index_site({**organization, "city": city})
 
     @rpc
     def search_opportunities(self, query):
@@ -77,8 +96,14 @@ class SearchService:
         """
         city = self.tenant.city
         request = self._load(SearchRequestSchema, query)
+        if request.get("cursor") and not self.cursors.verify(city, request["cursor"]):
+            raise InvalidInput({"cursor": [f"{CURSOR_ERROR} in {city}; repeat the "
+                                           "search without a cursor"]}, "invalid search")
         today = self._today(city) if request["registration_open"] else date.today()
-        return self.index.search(city, request, today)
+        result = self.index.search(city, request, today)
+        if result["next_cursor"]:
+            result["next_cursor"] = self.cursors.sign(city, result["next_cursor"])
+        return result
 
     @rpc
     def related_opportunities(self, opportunity_id, query=None):

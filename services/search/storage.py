@@ -20,12 +20,19 @@ logger = logging.getLogger(__name__)
 
 # Queries fail fast, so the gateway returns 503 well within its own 10 s deadline.
 QUERY_TIMEOUT_SECONDS = 4
+# How long a point in time stays open after the page that last used it. A reader
+# who waits longer gets the next page from a new point in time.
+PIT_KEEP_ALIVE = "2m"
+LAST_SHARD_DOC = 2**63 - 1
 # Statuses with which Elasticsearch reports that it is overloaded or not ready.
 UNAVAILABLE_STATUSES = {429, 502, 503, 504}
 
 
 # During an outage every query fails, so the warning is logged at most this often.
 OUTAGE_WARNING_SECONDS = 10.0
+# Maximum number of stale sites deleted per organisation update. An organisation
+# has at most 500 locations (``OrganizationSchema`` in the catalog).
+MAX_STALE_SITES = 500
 
 
 class OutageLog:
@@ -93,6 +100,10 @@ class SearchStore:
 
     def ensure_city(self, city: str) -> None:
         self.indexes.ensure_city(city)
+
+    def remove_city(self, city: str) -> list[str]:
+        """Delete the city's indexes and aliases; see ``CityIndexes.remove_city``."""
+        return self.indexes.remove_city(city)
 
     # Writes
 
@@ -212,7 +223,28 @@ class SearchStore:
                       if item["index"].get("status") not in (200, 201, 409)]
             if failed:
                 raise RuntimeError(f"indexing sites failed: {failed[0]['index']}")
-        return len(operations) // 2
+        current = [operation["id"] for operation in operations[1::2]]
+        self._delete_stale_sites(alias, organization, current)
+        return len(current)
+
+    def _delete_stale_sites(self, alias: str, organization: dict,
+                            current: list[str]) -> None:
+        """Delete the organisation's sites from older versions, such as a removed
+        location. The integ-test-zip server has no ``_delete_by_query``, so this
+        searches for them and deletes them by id."""
+        # The search may still see the old version of a site just written, because
+        # the index refreshes once a second, so the ids written now are excluded.
+        query = {"bool": {
+            "filter": [{"term": {"organization_id": organization["id"]}},
+                       {"range": {"version": {"lt": organization["version"]}}}],
+            "must_not": [{"ids": {"values": current}}]}}
+        hits = self.client.search(index=alias, query=query, size=MAX_STALE_SITES,
+                                  source=False)["hits"]["hits"]
+        if hits:
+            self.client.bulk(operations=[{"delete": {"_index": alias, "_id": hit["_id"]}}
+                                         for hit in hits])
+            logger.info("deleted %s sites of organisation %s older than version %s",
+                        len(hits), organization["id"], organization["version"])
 
     # Queries
 
@@ -233,7 +265,7 @@ class SearchStore:
     def search(self, city: str, request: dict, today: date) -> dict:
         """Run a validated ``SearchRequestSchema`` query for the city."""
         body = queries.search_body(request, today)
-        response = self._search(city, body, has_cursor=bool(request.get("cursor")))
+        response = self._search(city, body, request)
         hits = response["hits"]["hits"]
         lat, lon = request.get("lat"), request.get("lon")
         results = []
@@ -246,7 +278,8 @@ class SearchStore:
         page_full = len(hits) == request["page_size"]
         next_cursor = None
         if hits and page_full:
-            next_cursor = encode_cursor(request["sort"], hits[-1]["sort"])
+            next_cursor = encode_cursor(request["sort"], hits[-1]["sort"],
+                                        response.get("pit_id"))
         return {
             "total": response["hits"]["total"]["value"],
             "sort": request["sort"],
@@ -255,12 +288,21 @@ class SearchStore:
             "next_cursor": next_cursor,
         }
 
-    def _search(self, city: str, body: dict, has_cursor: bool) -> dict:
+    def _search(self, city: str, body: dict, request: dict) -> dict:
+        """Run a first page on the city's alias, and later pages in a point in time.
+
+        A first page opens nothing. The second page opens a point in time, and every
+        page after it reads the same one, so results do not move between pages
+        while the catalog changes. When the point in time has expired, or a rebuild
+        replaced its index, the next page opens a new one.
+        """
         alias = self.alias("opportunities", city)
         try:
-            return self.reader.search(index=alias, **body)
+            if not request.get("cursor"):
+                return self.reader.search(index=alias, **body)
+            return self._search_in_point_in_time(alias, body, request.get("pit"))
         except BadRequestError as exc:
-            if has_cursor:
+            if request.get("cursor"):
                 # The cursor's values do not fit the sort's field types.
                 raise InvalidInput({"cursor": ["is not a cursor returned by a "
                                                "previous page of this search"]},
@@ -269,6 +311,22 @@ class SearchStore:
         except NotFoundError as exc:
             raise StoreUnavailable(f"the search index of {city} is missing; an "
                                    "operator must run the search resync") from exc
+
+    def _search_in_point_in_time(self, alias: str, body: dict, pit: str | None) -> dict:
+        if pit:
+            try:
+                return self.reader.search(pit={"id": pit, "keep_alive": PIT_KEEP_ALIVE},
+                                          **body)
+            except NotFoundError:
+                logger.debug("point in time expired; opening a new one on %s", alias)
+        if len(body.get("search_after") or ()) == 2:
+            # A search in a point in time sorts by ``_shard_doc`` last, ascending.
+            # A cursor from a first page has no value for it; the largest long
+            # places the cursor after the hit it names, since ids never tie.
+            body = {**body, "search_after": [*body["search_after"], LAST_SHARD_DOC]}
+        pit = self.reader.open_point_in_time(index=alias,
+                                             keep_alive=PIT_KEEP_ALIVE)["id"]
+        return self.reader.search(pit={"id": pit, "keep_alive": PIT_KEEP_ALIVE}, **body)
 
     @translate_errors
     def related(self, city: str, opportunity_id: str, size: int) -> dict:

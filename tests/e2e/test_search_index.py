@@ -6,6 +6,7 @@ copy, a replay) are published straight to the namespace's RabbitMQ as the
 catalog's events.
 """
 
+import base64
 import json
 import os
 import subprocess
@@ -210,6 +211,51 @@ def test_withdrawn_opportunity_disappears(platform, namespace, catalog_events):
     # The published event of the earlier version, delivered late, changes nothing.
     catalog_events.publish(events.OPPORTUNITY_PUBLISHED, published)
     assert not titled(platform, "dallas", token)
+
+
+def test_later_pages_share_point_in_time(platform, catalog_events):
+    """From the second page on, pages come from one point in time: an opportunity
+    withdrawn meanwhile still fills its place, so no result moves between pages."""
+    token = f"Pitbot{uuid.uuid4().hex[:6]}"
+    published = [event_opportunity(token, 1, id=f"opp-e2e-{token.lower()}-{n}",
+                                   start_date=f"2026-07-0{n}")
+                 for n in range(1, 5)]
+    for opportunity in published:
+        catalog_events.publish(events.OPPORTUNITY_PUBLISHED, opportunity)
+    query = {"q": token, "sort": "start_date", "page_size": 1, "facets": "false"}
+    first = search(platform, "dallas", **query)
+    second = search(platform, "dallas", **query, cursor=first["next_cursor"])
+    assert [first["total"], second["total"]] == [4, 4]
+
+    last = published[-1]
+    catalog_events.publish(events.OPPORTUNITY_WITHDRAWN,
+                           {**last, "status": "withdrawn", "version": 2})
+    assert search(platform, "dallas", **query)["total"] == 3
+
+    pages, cursor = [first, second], second["next_cursor"]
+    while cursor:
+        pages.append(search(platform, "dallas", **query, cursor=cursor))
+        cursor = pages[-1]["next_cursor"]
+    assert [page["results"][0]["id"] for page in pages if page["results"]] == \
+        [opportunity["id"] for opportunity in published]
+    assert {page["total"] for page in pages[1:]} == {4}
+
+
+def test_cursor_rejected_elsewhere_or_edited(platform):
+    query = {"page_size": 2, "facets": "false"}
+    cursor = search(platform, "dallas", **query)["next_cursor"]
+    second = search(platform, "dallas", **query, cursor=cursor)["next_cursor"]
+    url = platform["url"]
+    payload, _, mac = second.rpartition(".")
+    tampered = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    tampered["after"][1] = "opp-0"
+    forged = base64.urlsafe_b64encode(json.dumps(tampered).encode()).decode().rstrip("=")
+    for city, value in [("chicago", cursor), ("chicago", second),
+                        ("dallas", f"{forged}.{mac}"), ("dallas", payload)]:
+        response = requests.get(f"{url}/v1/cities/{city}/opportunities",
+                                params={**query, "cursor": value}, timeout=15)
+        assert response.status_code == 400, (city, response.text)
+        assert "cursor" in response.json()["errors"]
 
 
 def test_rebuild_staging_receives_events(platform, store, catalog_events):

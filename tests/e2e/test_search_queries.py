@@ -319,7 +319,7 @@ def test_search_bad_input_names_parameter(platform, path, params, field):
 
 
 def test_cursor_with_wrong_value_types_is_400(platform):
-    # Well-formed, but a text where the distance sort has a number.
+    # Unsigned, and with a text where the distance sort has a number.
     import base64
 
     cursor = base64.urlsafe_b64encode(

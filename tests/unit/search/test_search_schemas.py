@@ -1,5 +1,7 @@
 """Validation of search requests: every error names the parameter at fault."""
 
+import base64
+import json
 from datetime import date
 
 import pytest
@@ -77,7 +79,29 @@ def test_search_request_loads_dates():
 
 def test_cursor_round_trip():
     cursor = encode_cursor("distance", [1.5, "opp-1"])
-    assert decode_cursor(cursor) == {"sort": "distance", "after": [1.5, "opp-1"]}
+    assert decode_cursor(cursor) == {"sort": "distance", "after": [1.5, "opp-1"],
+                                     "pit": None}
+
+
+def test_cursor_round_trip_with_point_in_time():
+    cursor = encode_cursor("relevance", [2.0, "opp-1", 552], "cGl0LWlk")
+    assert decode_cursor(cursor + ".bWFj") == {
+        "sort": "relevance", "after": [2.0, "opp-1", 552], "pit": "cGl0LWlk"}
+
+
+@pytest.mark.parametrize("after, pit", [
+    ([2.0, "opp-1"], "cGl0LWlk"),          # a point in time adds _shard_doc
+    ([2.0, "opp-1", 552], None),           # _shard_doc without a point in time
+    ([2.0, "opp-1", "552"], "cGl0LWlk"),   # _shard_doc is an integer
+    ([2.0, "opp-1", 552], "not a pit id"),
+])
+def test_cursor_rejects_inconsistent_point_in_time(after, pit):
+    payload = {"sort": "relevance", "after": after}
+    if pit:
+        payload["pit"] = pit
+    cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+    with pytest.raises(ValueError):
+        decode_cursor(cursor)
 
 
 def test_cursor_keeps_infinity_string():
@@ -93,8 +117,6 @@ def test_cursor_keeps_infinity_string():
     '[1.0, "opp-1"]',
 ])
 def test_cursor_rejects_malformed(payload):
-    import base64
-
     cursor = base64.urlsafe_b64encode(payload.encode()).decode()
     with pytest.raises(ValueError):
         decode_cursor(cursor)
