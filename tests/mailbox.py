@@ -46,12 +46,14 @@ class SmtpMailbox:
         raise RuntimeError(f"aiosmtpd did not listen on port {self.port} in {timeout} s")
 
     def messages(self) -> list:
-        """Return every received message as an ``email.message.EmailMessage``."""
+        """Return every received message as an ``email.message.EmailMessage``, in
+        the order they arrived (a Maildir lists its files in no particular order)."""
         if not (self.directory / "new").exists():
             return []
         parser = BytesParser(policy=policy.default)
-        return [parser.parsebytes(message.as_bytes())
-                for message in mailbox.Maildir(self.directory, create=False)]
+        received = sorted(mailbox.Maildir(self.directory, create=False),
+                          key=lambda message: message.get_date())
+        return [parser.parsebytes(message.as_bytes()) for message in received]
 
     def wait_for(self, predicate, timeout: float = 30.0) -> list:
         deadline = time.monotonic() + timeout

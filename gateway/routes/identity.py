@@ -37,6 +37,16 @@ class IdentityRoutes:
         """
         return 202, self.identity_rpc.signup(json_body(request))
 
+    @route("POST", "/v1/cities/<string:city>/accounts/password-reset", access=PUBLIC)
+    def request_password_reset(self, request, city):
+        """E-mail a link that sets a new password; 202 whatever the address.
+
+        The link's token goes to ``POST /v1/auth/password``. The response is the
+        same for an address without an account.
+        """
+        body = json_body(request)
+        return 202, self.identity_rpc.request_password_reset(body.get("email"))
+
     @route("POST", f"{AUTH}/email-verification", access=PUBLIC)
     def verify_email(self, request):
         """Confirm the address with the token from the verification e-mail."""
@@ -44,7 +54,7 @@ class IdentityRoutes:
 
     @route("POST", f"{AUTH}/password", access=PUBLIC)
     def set_password(self, request):
-        """Set the password of an invited account with the token from its e-mail."""
+        """Set a password with the token from an invitation or password reset e-mail."""
         body = json_body(request)
         return self.identity_rpc.set_password(text_field(body, "token"),
                                               text_field(body, "password"))

@@ -5,6 +5,12 @@ same result and takes nearly the same time, because it hashes the password
 either way. For an existing address it sends nothing, with one exception: a
 sign-up that was never verified and whose link has expired is replaced by the
 new one, so an address is never stuck behind a lost e-mail.
+
+A forgotten password is reset through a link sent to the address. The link
+proves that its reader owns the mailbox, so it also activates a sign-up nobody
+verified: whoever signed up with someone else's address loses the account to the
+address's owner as soon as the owner asks for a reset. Asking for a reset also
+reveals nothing about whether the address has an account.
 """
 
 import logging
@@ -19,7 +25,9 @@ from cities_common.rpc import rpc
 from services.identity import schemas
 from services.identity.exceptions import EXPECTED
 from services.identity.passwords import hash_password
-from services.identity.providers import SETUP_LIFETIME, VERIFICATION_LIFETIME
+from services.identity.providers import (
+    RESET_INTERVAL, RESET_LIFETIME, SETUP_LIFETIME, VERIFICATION_LIFETIME,
+)
 from services.identity.storage import (
     ACTIVE, DISABLED, INVITED, PENDING, SET_PASSWORD, VERIFY_EMAIL, public_account,
 )
@@ -98,6 +106,33 @@ class AccountEntrypoints:
         account = self._set_password(account, fields["password"])
         logger.info("account %s set its password", account["_id"])
         return public_account(account)
+
+    @rpc(expected_exceptions=EXPECTED, sensitive_arguments=("email",))
+    def request_password_reset(self, email):
+        """E-mail a link that sets a new password, valid for an hour.
+
+        Returns ``{"status": "reset_sent"}`` whether or not the address has an
+        account, so the answer reveals nothing. Sends nothing for an unknown or
+        disabled account, nor when a reset link went to the address within
+        ``RESET_INTERVAL``. The link's token works with ``set_password``, which
+        also verifies the address, activates the account and ends its sessions.
+        Raises ``InvalidInput`` on ``email``, ``UnknownCity`` or ``CityArchived``.
+        """
+        city = self._open_city(self.request.city)
+        email = schemas.load(schemas.PasswordResetRequestSchema(), {"email": email},
+                             "invalid password reset")["email"]
+        account = self.store.accounts.by_email(email)
+        if account is None or account["status"] == DISABLED:
+            logger.info("password reset for no active account: nothing sent")
+        elif self.store.accounts.token_sent_since(account["_id"], SET_PASSWORD,
+                                                  RESET_INTERVAL):
+            logger.info("password reset for account %s: a link went out less than "
+                        "%s ago, nothing sent", account["_id"], RESET_INTERVAL)
+        else:
+            self._send_token(city, account, SET_PASSWORD, RESET_LIFETIME,
+                             events.ACCOUNT_PASSWORD_RESET_REQUESTED)
+            logger.info("password reset link sent for account %s", account["_id"])
+        return {"status": "reset_sent"}
 
     @rpc(expected_exceptions=EXPECTED, sensitive_arguments=("email", "password"))
     def create_operator(self, email, password=None, reset_password=False):
@@ -180,12 +215,13 @@ class AccountEntrypoints:
         locale = record.get("default_locale")
         return locale if locale in schemas.LOCALES else "en"
 
-    def _send_token(self, city: str, account: dict, kind: str) -> str:
+    def _send_token(self, city: str, account: dict, kind: str, lifetime=None,
+                    event_type=None) -> str:
         """Store a new single-use token of ``kind`` and dispatch its e-mail event."""
         token = new_token()
         self.store.accounts.add_token(account["_id"], kind, token,
-                                      TOKEN_LIFETIMES[kind])
-        self.publish(TOKEN_EVENTS[kind], city, {
+                                      lifetime or TOKEN_LIFETIMES[kind])
+        self.publish(event_type or TOKEN_EVENTS[kind], city, {
             "city": city, "account_id": account["_id"], "email": account["email"],
             "token": token, "locale": account.get("locale") or self._city_locale(city)})
         return token

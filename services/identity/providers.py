@@ -13,6 +13,10 @@ DEFAULT_ACCESS_TOKEN_SECONDS = 600
 DEFAULT_REFRESH_TOKEN_SECONDS = 30 * 24 * 3600
 VERIFICATION_LIFETIME = timedelta(hours=24)
 SETUP_LIFETIME = timedelta(days=7)
+# A password reset link works for an hour; at most one goes out per address in
+# RESET_INTERVAL, so repeated requests cannot flood a mailbox.
+RESET_LIFETIME = timedelta(hours=1)
+RESET_INTERVAL = timedelta(minutes=2)
 
 
 def _seconds(config: dict, key: str, default: int) -> int:

@@ -5,6 +5,7 @@ from marshmallow import (
 )
 
 from cities_common.context import CITY_SLUG_PATTERN
+from cities_common.names import PersonName
 from cities_common.errors import InvalidInput
 from services.identity import passwords
 
@@ -25,6 +26,13 @@ _city = validate.Regexp(CITY_SLUG_PATTERN,
 
 class PasswordField(fields.String):
     """A new password: 12 to 128 characters, not a common or repeated one."""
+
+    def __init__(self, **kwargs):
+        # The length check in ``_deserialize`` comes first, with its own message;
+        # the validator puts minLength and maxLength into the OpenAPI document.
+        kwargs.setdefault("validate", validate.Length(passwords.MIN_LENGTH,
+                                                      passwords.MAX_LENGTH))
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         password = super()._deserialize(value, attr, data, **kwargs)
@@ -55,9 +63,13 @@ class SignupSchema(Schema):
 
     email = Email(required=True, validate=validate.Length(max=254))
     password = PasswordField(required=True)
-    name = fields.String(load_default="", validate=validate.Length(max=100))
+    name = PersonName(max_length=100, min_length=0, load_default="")
     locale = fields.String(load_default=None, allow_none=True,
                            validate=validate.OneOf(LOCALES))
+
+
+class PasswordResetRequestSchema(Schema):
+    email = Email(required=True, validate=validate.Length(max=254))
 
 
 class SetPasswordSchema(Schema):

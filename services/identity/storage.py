@@ -105,6 +105,13 @@ class AccountStore:
             return None, "has expired"
         return document["account_id"], ""
 
+    def token_sent_since(self, account_id: str, kind: str, interval: timedelta) -> bool:
+        """Return whether a token of ``kind`` was issued to the account within
+        ``interval`` and is still unused."""
+        return self.tokens.count_documents(
+            {"account_id": account_id, "kind": kind,
+             "created_at": {"$gt": utc_now() - interval}}, limit=1) > 0
+
     def drop_tokens(self, account_id: str, kind: str) -> None:
         self.tokens.delete_many({"account_id": account_id, "kind": kind})
 

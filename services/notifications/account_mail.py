@@ -1,4 +1,5 @@
-"""E-mail with an account's single-use link: verify an address, set a password.
+"""E-mail with an account's single-use link: verify an address, set or reset a
+password.
 
 The identity service sends the token in the event. The link carries it in the
 URL fragment (``#token=...``), which browsers never send to a server, so the
@@ -17,6 +18,7 @@ logger = logging.getLogger(__name__)
 LINKS = {
     "account_verification_requested": ("account_verification", "/verify-email"),
     "account_setup_requested": ("account_setup", "/set-password"),
+    "account_password_reset_requested": ("password_reset", "/set-password"),
 }
 
 

@@ -2,8 +2,9 @@
 
 Each message is plain text and ends with the unsubscribe link, except the
 ``TRANSACTIONAL`` kinds: a person asks for those (a sign-up's verification link, an
-invited person's password link), so they are sent even to an unsubscribed address
-and end with a note on what to do if someone else asked. Missing variables raise
+invited person's password link, a password reset link, a guardian's consent link), so they are sent even
+to an unsubscribed address and end with a note on what to do if someone else
+asked. Missing variables raise
 ``KeyError``, so a template and its caller cannot drift apart unnoticed
 (``tests/unit/notifications/test_notifications_mail.py`` renders every template).
 """
@@ -85,9 +86,62 @@ TEMPLATES = {
         "Hola:\n\nSe creó una cuenta de Cities of Learning en $city_name para esta "
         "dirección de correo. Elige tu contraseña abriendo el siguiente enlace en "
         "los próximos 7 días:\n\n$link\n"),
+    ("password_reset", "en"): _template(
+        "Reset your Cities of Learning password",
+        "Hello,\n\nSomeone asked to reset the password of the Cities of Learning "
+        "account for this e-mail address, from $city_name. To choose a new "
+        "password, open the link below within an hour:\n\n$link\n\nSetting a "
+        "new password signs the account out on every device.\n"),
+    ("password_reset", "es"): _template(
+        "Restablece tu contraseña de Cities of Learning",
+        "Hola:\n\nAlguien pidió restablecer la contraseña de la cuenta de Cities "
+        "of Learning de esta dirección de correo, desde $city_name. Para elegir una "
+        "contraseña nueva, abre el siguiente enlace en la próxima hora:\n\n"
+        "$link\n\nAl elegir una contraseña nueva, la cuenta se cierra en todos los "
+        "dispositivos.\n"),
+    ("guardian_consent_request", "en"): _template(
+        "Your consent is needed: Cities of Learning, $city_name",
+        "Hello $guardian_name,\n\n$youth_display_name wants to join learning "
+        "programmes on Cities of Learning in $city_name. Children under 13 need "
+        "a parent's or guardian's consent first, and you were named as "
+        "$youth_display_name's guardian.\n\nTo give or decline consent, open this "
+        "link before $expires_at:\n\n$consent_url\n\nIf the page asks for a "
+        "consent code, enter:\n\n$code\n\nThe platform keeps only a display name, "
+        "birth month and year, a postal code or neighbourhood, interests and "
+        "guardians' contacts. A guardian can withdraw consent later; that cancels "
+        "the child's registrations.\n"),
+    ("guardian_consent_request", "es"): _template(
+        "Necesitamos tu consentimiento: Cities of Learning, $city_name",
+        "Hola $guardian_name:\n\n$youth_display_name quiere inscribirse en "
+        "programas de aprendizaje de Cities of Learning en $city_name. Los menores "
+        "de 13 años necesitan primero el consentimiento de su madre, padre o "
+        "tutor, y te indicaron como tutor de $youth_display_name.\n\nPara dar o "
+        "negar el consentimiento, abre este enlace antes del $expires_at:\n\n"
+        "$consent_url\n\nSi la página te pide un código de consentimiento, "
+        "escribe:\n\n$code\n\nLa plataforma guarda solo un nombre visible, el mes "
+        "y año de nacimiento, un código postal o barrio, intereses y los contactos "
+        "de los tutores. Un tutor puede retirar el consentimiento más adelante; "
+        "eso cancela las inscripciones del menor.\n"),
+    ("waitlist_promoted", "en"): _template(
+        "A place opened up: $opportunity_title",
+        "Hello,\n\nA place opened up in $opportunity_title in $city_name, and it is "
+        "yours: your registration moved from the waitlist to confirmed.\n"
+        "Registration number: $registration_id\n\nIf you can no longer come, "
+        "cancel the registration so the next person on the waitlist gets the "
+        "place.\n"),
+    ("waitlist_promoted", "es"): _template(
+        "Se liberó un lugar: $opportunity_title",
+        "Hola:\n\nSe liberó un lugar en $opportunity_title en $city_name y es "
+        "tuyo: tu inscripción pasó de la lista de espera a confirmada.\n"
+        "Número de inscripción: $registration_id\n\nSi ya no puedes asistir, "
+        "cancela la inscripción para que la siguiente persona de la lista de "
+        "espera reciba el lugar.\n"),
 }
 
-TRANSACTIONAL = frozenset({"account_verification", "account_setup"})
+# A guardian's consent request is transactional too, because a child cannot
+# register without it. So it reaches the guardian even after they unsubscribed.
+TRANSACTIONAL = frozenset({"account_verification", "account_setup", "password_reset",
+                           "guardian_consent_request"})
 
 TRANSACTIONAL_FOOTER = {
     "en": "\n--\nCities of Learning, $city_name\n"

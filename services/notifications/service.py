@@ -15,13 +15,19 @@ from nameko.rpc import rpc
 from cities_common import events
 from cities_common.config import load_settings
 from cities_common.context import RequestContext
-from cities_common.errors import Conflict, InvalidInput, NotFound, UnknownCity
+from cities_common.dispatch import EventPublisher
+from cities_common.erasure import acknowledge_erasure
+from cities_common.errors import (
+    CityArchived, Conflict, InvalidInput, NotFound, UnknownCity,
+)
 from cities_common.handlers import EventInbox, consumes, durable_event_handler
 from cities_common.metrics import Metrics
 from cities_common.storage import MongoDatabase
 from cities_common.tenancy import Tenancy
 from services.notifications import people
 from services.notifications.account_mail import queue_account_link
+from services.notifications.consent_mail import queue_consent_request
+from services.notifications.dead_letters import DeadLetterEntrypoints
 from services.notifications.providers import Deliveries
 from services.notifications.schemas import (
     AttemptQuerySchema, DeliveryQuerySchema, ReplaySchema, RotateSecretSchema,
@@ -35,7 +41,7 @@ from services.notifications.webhook_types import matches, webhook_type
 
 logger = logging.getLogger(__name__)
 
-EXPECTED = (Conflict, InvalidInput, NotFound, UnknownCity)
+EXPECTED = (CityArchived, Conflict, InvalidInput, NotFound, UnknownCity)
 MAX_SUBSCRIPTIONS_PER_PARTNER = 100
 MAX_REPLAY_EVENTS = 10_000
 
@@ -47,7 +53,7 @@ def load(schema, payload, message: str) -> dict:
         raise InvalidInput(exc.messages, message) from exc
 
 
-class NotificationsService:
+class NotificationsService(DeadLetterEntrypoints):
     """Fans city events out to partner endpoints, and e-mails people about them."""
 
     name = "notifications"
@@ -58,6 +64,7 @@ class NotificationsService:
     request = RequestContext()
     metrics = Metrics()
     deliveries = Deliveries()
+    publish = EventPublisher()
 
     @rpc
     def health(self):
@@ -71,6 +78,23 @@ class NotificationsService:
     @consumes(events.CITY_ONBOARDED)
     def handle_city_onboarded(self, event):
         self.tenant.registry.add(event["data"])
+
+    @durable_event_handler("catalog", events.CITY_ARCHIVED)
+    @consumes(events.CITY_ARCHIVED)
+    def handle_city_archived(self, event):
+        """Stop the city's webhooks and e-mail: later events for it are dropped.
+
+        Disables its endpoints and cancels their queued deliveries and its unsent
+        e-mail, with reason ``city_archived``. The delivery history and the
+        attempts log are kept.
+        """
+        city, now = event["city"], utcnow()
+        self.tenant.registry.archive(city, event["data"]["archived_at"])
+        disabled = self.store.disable_city(city, now)
+        cancelled = self.store.cancel_city(city, now)
+        mail = self.deliveries.mail_store.cancel_city(city)
+        logger.info("city %s archived: %s endpoints disabled, %s deliveries and %s "
+                    "e-mails cancelled", city, disabled, cancelled, mail)
 
     @durable_event_handler("badges", events.BADGE_ISSUED)
     @consumes(events.BADGE_ISSUED)
@@ -105,11 +129,35 @@ class NotificationsService:
     @durable_event_handler("registration", events.REGISTRATION_CANCELLED)
     @consumes(events.REGISTRATION_CANCELLED)
     def handle_registration_cancelled(self, event):
-        """Queue ``registration.cancelled``; forget the contact when the youth is erased."""
+        """Queue ``registration.cancelled``; ``youth_erased`` forgets the contact."""
         self._fan_out(event, "registration")
-        if event["data"]["reason"] == "erasure":
-            self.deliveries.mail_store.forget_contact(event["city"],
-                                                      event["data"]["youth_id"])
+
+    @durable_event_handler("registration", events.YOUTH_ERASED)
+    @consumes(events.YOUTH_ERASED)
+    def handle_youth_erased(self, event):
+        """Forget the youth's contact and delete unsent mail about them and guardians.
+
+        Webhook deliveries and their event copies stay, because partners got them.
+        Dispatches ``youth_erasure_acknowledged``.
+        """
+        data = event["data"]
+        counts = self.deliveries.mail_store.erase_youth(
+            event["city"], data["youth_id"], data["guardian_ids"])
+        logger.info("erased the mail data of youth %s (erasure %s): %s",
+                    data["youth_id"], data["erasure_id"], counts)
+        acknowledge_erasure(self.publish, event, self.name, counts)
+
+    @durable_event_handler("registration", events.WAITLIST_PROMOTED)
+    @consumes(events.WAITLIST_PROMOTED)
+    def handle_waitlist_promoted(self, event):
+        """Queue the e-mail telling the youth's contact that a place opened."""
+        people.waitlist_promoted(self.deliveries.mail_store, self._city(event), event)
+
+    @durable_event_handler("registration", events.GUARDIAN_CONSENT_REQUESTED)
+    @consumes(events.GUARDIAN_CONSENT_REQUESTED)
+    def handle_guardian_consent_requested(self, event):
+        """Queue the e-mail with the consent link to the guardian (transactional)."""
+        queue_consent_request(self.deliveries.mail_store, self._city(event), event)
 
     @durable_event_handler("identity", events.ACCOUNT_VERIFICATION_REQUESTED)
     @consumes(events.ACCOUNT_VERIFICATION_REQUESTED)
@@ -121,6 +169,12 @@ class NotificationsService:
     @consumes(events.ACCOUNT_SETUP_REQUESTED)
     def handle_account_setup_requested(self, event):
         """Queue the e-mail with the link where an invited person sets a password."""
+        self._account_link(event)
+
+    @durable_event_handler("identity", events.ACCOUNT_PASSWORD_RESET_REQUESTED)
+    @consumes(events.ACCOUNT_PASSWORD_RESET_REQUESTED)
+    def handle_account_password_reset_requested(self, event):
+        """Queue the e-mail with the link that sets a forgotten password."""
         self._account_link(event)
 
     def _account_link(self, event) -> None:
@@ -302,6 +356,17 @@ class NotificationsService:
         limit = max(1, min(int(limit), 1000))
         return [delivery_view(document)
                 for document in self.store.list_dead_letters(city, partner, limit)]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def youth_mail_status(self, youth_id):
+        """Return what the service stores for mail to a youth, as flags and counts.
+
+        For operators and tests checking an erasure; it returns no address.
+        """
+        city = self.tenant.city
+        youth_id = str(youth_id)
+        return {"city": city, "youth_id": youth_id,
+                **self.deliveries.mail_store.youth_mail_status(city, youth_id)}
 
     # Unsubscribing from e-mail
 

@@ -211,3 +211,33 @@ def test_invitation_only_for_invited_address(platform, accounts):
     assert "another e-mail address" in refused.json()["detail"]
     _, accepted = accounts.accept_invitation(CITY, token, email=email)
     assert accepted.status_code == 200, accepted.text
+
+
+def test_password_reset_by_mailed_link(platform, accounts):
+    account = accounts.sign_up(CITY)
+    requested = post(platform, f"/v1/cities/{CITY}/accounts/password-reset",
+                     {"email": account.email.upper()})
+    unknown = post(platform, f"/v1/cities/{CITY}/accounts/password-reset",
+                   {"email": "nobody-here@example.org"})
+    assert requested.status_code == unknown.status_code == 202
+    assert requested.json() == unknown.json()
+
+    token = accounts.mailed_token(account.email, after=1)
+    new_password = PASSWORD + " renewed"
+    changed = post(platform, "/v1/auth/password",
+                   {"token": token, "password": new_password})
+    assert changed.status_code == 200, changed.text
+    assert get(platform, "/v1/auth/me", account.headers).status_code == 401
+    assert post(platform, "/v1/auth/token",
+                {"email": account.email, "password": PASSWORD}).status_code == 401
+    assert accounts.sign_in(account.email, new_password).access_token
+    again = post(platform, "/v1/auth/password", {"token": token, "password": PASSWORD})
+    assert again.status_code == 400
+    assert "token" in again.json()["errors"]
+
+
+def test_password_reset_names_bad_email(platform):
+    response = post(platform, f"/v1/cities/{CITY}/accounts/password-reset",
+                    {"email": "not an address"})
+    assert response.status_code == 400
+    assert "email" in response.json()["errors"]

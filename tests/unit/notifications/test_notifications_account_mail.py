@@ -5,6 +5,7 @@ import logging
 import pytest
 
 from cities_common import events
+from services.notifications.account_mail import LINKS
 from services.notifications.mail import MailStore, Postman, build_message
 from services.notifications.mail_templates import LANGUAGES, TRANSACTIONAL, render
 from services.notifications.settings import MailSettings
@@ -28,9 +29,10 @@ def mail(database):
     return store
 
 
-@pytest.mark.parametrize("kind", sorted(TRANSACTIONAL))
+@pytest.mark.parametrize("kind", sorted(kind for kind, _ in LINKS.values()))
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_account_templates_render_without_unsubscribe(kind, language):
+    assert kind in TRANSACTIONAL
     subject, body = render(kind, language, {"link": "https://col.example/x#token=t",
                                             "city_name": "Chicago",
                                             "unsubscribe_url": None})
@@ -43,12 +45,15 @@ def test_account_templates_render_without_unsubscribe(kind, language):
 @pytest.mark.parametrize("event_type, path", [
     (events.ACCOUNT_VERIFICATION_REQUESTED, "/verify-email#token="),
     (events.ACCOUNT_SETUP_REQUESTED, "/set-password#token="),
+    (events.ACCOUNT_PASSWORD_RESET_REQUESTED, "/set-password#token="),
 ])
 def test_token_event_queues_link_in_fragment(store, database, event_type, path):
     service = make_service(store, database)
     handler = {events.ACCOUNT_VERIFICATION_REQUESTED:
                service.handle_account_verification_requested,
-               events.ACCOUNT_SETUP_REQUESTED: service.handle_account_setup_requested}
+               events.ACCOUNT_SETUP_REQUESTED: service.handle_account_setup_requested,
+               events.ACCOUNT_PASSWORD_RESET_REQUESTED:
+               service.handle_account_password_reset_requested}
     handler[event_type](token_event(event_type, locale="es"))
     [queued] = list(database["mail_outbox"].find())
     assert queued["address"] == ADDRESS
