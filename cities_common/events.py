@@ -31,11 +31,13 @@ REGISTRATION_CANCELLED = "registration_cancelled"
 WAITLIST_PROMOTED = "waitlist_promoted"
 GUARDIAN_CONSENT_REQUESTED = "guardian_consent_requested"
 YOUTH_ERASED = "youth_erased"
+YOUTH_ERASURE_ACKNOWLEDGED = "youth_erasure_acknowledged"
 PROGRAM_COMPLETED = "program_completed"
 BADGE_ISSUED = "badge_issued"
 BADGE_REVOKED = "badge_revoked"
 ACCOUNT_VERIFICATION_REQUESTED = "account_verification_requested"
 ACCOUNT_SETUP_REQUESTED = "account_setup_requested"
+ACCOUNT_PASSWORD_RESET_REQUESTED = "account_password_reset_requested"
 
 _id = fields.String(required=True, validate=validate.Length(min=1, max=100))
 _slug = validate.Regexp(CITY_SLUG_PATTERN, error="must be a city slug such as 'chicago'")
@@ -129,7 +131,8 @@ class RegistrationCancelledV1(Schema):
     """A confirmed or waitlisted registration was cancelled.
 
     ``reason`` is ``youth_request``, ``staff``, ``consent_withdrawn`` (a guardian
-    withdrew consent) or ``erasure`` (the youth's data is being erased).
+    withdrew consent), ``erasure`` (the youth's data is being erased) or
+    ``opportunity_withdrawn`` (the partner withdrew the opportunity).
     """
 
     registration_id = _id
@@ -138,18 +141,26 @@ class RegistrationCancelledV1(Schema):
     previous_status = fields.String(required=True,
                                     validate=validate.OneOf(["confirmed", "waitlisted"]))
     reason = fields.String(required=True, validate=validate.OneOf(
-        ["youth_request", "staff", "consent_withdrawn", "erasure"]))
+        ["youth_request", "staff", "consent_withdrawn", "erasure",
+         "opportunity_withdrawn"]))
     cancelled_at = fields.String(required=True)
 
 
 class WaitlistPromotedV1(Schema):
-    """A waitlisted registration took a freed seat; ``sequence`` is its arrival order."""
+    """A waitlisted registration took a freed seat; ``sequence`` is its arrival order.
+
+    ``contact_email`` and ``preferred_language`` are optional and work as in
+    ``youth_registered``.
+    """
 
     registration_id = _id
     youth_id = _id
     opportunity_id = _id
     sequence = fields.Integer(required=True, validate=validate.Range(min=1))
     promoted_at = fields.String(required=True)
+    contact_email = fields.Email(allow_none=True)
+    preferred_language = fields.String(allow_none=True,
+                                       validate=validate.OneOf(["en", "es"]))
 
 
 class GuardianConsentRequestedV1(Schema):
@@ -173,11 +184,33 @@ class GuardianConsentRequestedV1(Schema):
 
 
 class YouthErasedV1(Schema):
-    """A youth asked for erasure; every service must erase what it holds about them."""
+    """A youth asked for erasure; every service must erase what it stores about them.
+
+    ``guardian_ids`` are the ids of the youth's guardian records, so a consumer can
+    find what it keeps about the guardians; the event carries no names or addresses.
+    Every consumer answers with ``youth_erasure_acknowledged``.
+    """
 
     erasure_id = _id
     youth_id = _id
     requested_at = fields.String(required=True)
+    guardian_ids = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                               load_default=list, validate=validate.Length(max=100))
+
+
+class YouthErasureAcknowledgedV1(Schema):
+    """A service finished erasing a youth's data; ``summary`` counts what it did.
+
+    Counts only, never personal data, for example ``{"share_links_deleted": 1}``.
+    """
+
+    erasure_id = _id
+    youth_id = _id
+    service = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    summary = fields.Dict(keys=fields.String(validate=validate.Length(max=100)),
+                          values=fields.Integer(validate=validate.Range(min=0)),
+                          load_default=dict)
+    acknowledged_at = fields.String(required=True)
 
 
 class ProgramCompletedV1(Schema):
@@ -210,11 +243,12 @@ class BadgeRevokedV1(Schema):
 
 
 class AccountTokenIssuedV1(Schema):
-    """Payload of ``account_verification_requested`` and ``account_setup_requested``.
+    """Payload of ``account_verification_requested``, ``account_setup_requested``
+    and ``account_password_reset_requested``.
 
     The identity service sends a single-use ``token`` for the consumer to e-mail to
-    ``email``: a sign-up's address to verify, or an invited person's link to set a
-    first password. It carries personal data and a secret; never log either.
+    ``email``: a sign-up's address to verify, an invited person's link to set a
+    first password, or the link that sets a forgotten password. It carries personal data and a secret; never log either.
     """
 
     city = fields.String(required=True, validate=_slug)
@@ -236,11 +270,13 @@ CONTRACTS: dict[tuple[str, int], type[Schema]] = {
     (WAITLIST_PROMOTED, 1): WaitlistPromotedV1,
     (GUARDIAN_CONSENT_REQUESTED, 1): GuardianConsentRequestedV1,
     (YOUTH_ERASED, 1): YouthErasedV1,
+    (YOUTH_ERASURE_ACKNOWLEDGED, 1): YouthErasureAcknowledgedV1,
     (PROGRAM_COMPLETED, 1): ProgramCompletedV1,
     (BADGE_ISSUED, 1): BadgeIssuedV1,
     (BADGE_REVOKED, 1): BadgeRevokedV1,
     (ACCOUNT_VERIFICATION_REQUESTED, 1): AccountTokenIssuedV1,
     (ACCOUNT_SETUP_REQUESTED, 1): AccountTokenIssuedV1,
+    (ACCOUNT_PASSWORD_RESET_REQUESTED, 1): AccountTokenIssuedV1,
 }
 
 CURRENT_VERSION = {event_type: 1 for event_type, _ in CONTRACTS}

@@ -34,6 +34,10 @@ class Route(NamedTuple):
 ROUTES = [
     Route("catalog", events.CITY_ONBOARDED, "search", "handle_city_onboarded"),
     Route("catalog", events.CITY_ONBOARDED, "registration", "handle_city_onboarded"),
+    Route("catalog", events.OPPORTUNITY_UPDATED, "registration",
+          "handle_opportunity_updated"),
+    Route("catalog", events.OPPORTUNITY_WITHDRAWN, "registration",
+          "handle_opportunity_withdrawn"),
     Route("catalog", events.CITY_ONBOARDED, "badges", "handle_city_onboarded"),
     Route("catalog", events.CITY_ONBOARDED, "notifications", "handle_city_onboarded"),
     Route("catalog", events.ORGANIZATION_PUBLISHED, "search",
@@ -55,12 +59,36 @@ ROUTES = [
           "handle_registration_cancelled"),
     Route("catalog", events.CITY_ONBOARDED, "identity", "handle_city_onboarded"),
     Route("catalog", events.CITY_ARCHIVED, "identity", "handle_city_archived"),
+    Route("catalog", events.CITY_ARCHIVED, "search", "handle_city_archived"),
+    Route("catalog", events.CITY_ARCHIVED, "registration", "handle_city_archived"),
+    Route("catalog", events.CITY_ARCHIVED, "badges", "handle_city_archived"),
+    Route("catalog", events.CITY_ARCHIVED, "notifications", "handle_city_archived"),
     Route("registration", events.YOUTH_ERASED, "identity", "handle_youth_erased"),
+    Route("registration", events.YOUTH_ERASED, "badges", "handle_youth_erased"),
+    Route("registration", events.YOUTH_ERASED, "notifications", "handle_youth_erased"),
+    Route("identity", events.YOUTH_ERASURE_ACKNOWLEDGED, "registration",
+          "handle_youth_erasure_acknowledged"),
+    Route("badges", events.YOUTH_ERASURE_ACKNOWLEDGED, "registration",
+          "handle_youth_erasure_acknowledged"),
+    Route("notifications", events.YOUTH_ERASURE_ACKNOWLEDGED, "registration",
+          "handle_youth_erasure_acknowledged"),
     Route("identity", events.ACCOUNT_VERIFICATION_REQUESTED, "notifications",
           "handle_account_verification_requested"),
     Route("identity", events.ACCOUNT_SETUP_REQUESTED, "notifications",
           "handle_account_setup_requested"),
+    Route("identity", events.ACCOUNT_PASSWORD_RESET_REQUESTED, "notifications",
+          "handle_account_password_reset_requested"),
+    Route("registration", events.WAITLIST_PROMOTED, "notifications",
+          "handle_waitlist_promoted"),
+    Route("registration", events.GUARDIAN_CONSENT_REQUESTED, "notifications",
+          "handle_guardian_consent_requested"),
 ]
+
+
+def consumers(event_type: str) -> tuple[str, ...]:
+    """Return the services that handle ``event_type``, in the order of ``ROUTES``."""
+    return tuple(dict.fromkeys(route.service for route in ROUTES
+                               if route.event_type == event_type))
 
 
 def declare(amqp_uri: str) -> list[str]:

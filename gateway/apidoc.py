@@ -205,6 +205,10 @@ def _responses(route: Route, response_schema) -> dict:
         responses[str(status)] = _success(route, status, response_schema)
     for status in error_statuses(route):
         responses.setdefault(str(status), _problem_name(status))
+    for status in openapi.ERROR_PAGES.get(route.name, ()):
+        responses[str(status)] = {"description": ERROR_RESPONSES[status], "content": {
+            openapi.HTML: {"schema": {"type": "string"}},
+            openapi.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     return responses
 
 

@@ -178,6 +178,7 @@ SCHEMAS = {
     # catalog
     "onboard_city": (OnboardingSchema, None),
     "create_organization": (catalog.NewOrganizationSchema(EXAMPLE_CITY), None),
+    "update_organization": (catalog.OrganizationUpdateSchema(EXAMPLE_CITY), None),
     "invite_member": (catalog.MemberInvitationSchema, None),
     "accept_invitation": (TokenSchema, None),
     "create_opportunity": (catalog.DraftSchema(EXAMPLE_CITY), None),
@@ -215,6 +216,8 @@ SCHEMAS = {
     "set_badge_rule": (badges.RuleRequestSchema, None),
     "award_badge": (badges.AwardRequestSchema, None),
     "revoke_badge": (badges.RevokeRequestSchema, None),
+    "rotate_signing_keys": (badges.RotateKeysRequestSchema, None),
+    "revoke_signing_key": (badges.RevokeRequestSchema, None),
     "endorse": (badges.EndorsementRequestSchema, None),
     "create_playlist": (badges.PlaylistRequestSchema, None),
     "list_badges": (None, _listing("BadgeList", "badges")),
@@ -229,8 +232,11 @@ SCHEMAS = {
     "list_webhooks": (None, _listing("WebhookList", "webhooks")),
     "list_deliveries": (None, _listing("DeliveryList", "deliveries")),
     "list_attempts": (None, _listing("AttemptList", "attempts")),
+    "list_dead_letters": (None, _listing("DeadLetterPage", "dead_letters",
+                                         paged=True)),
     # identity
     "sign_up": (identity.SignupSchema, None),
+    "request_password_reset": (identity.PasswordResetRequestSchema, None),
     "verify_email": (TokenSchema, None),
     "set_password": (identity.SetPasswordSchema, None),
     "issue_token": (TokenRequestSchema, None),
@@ -251,6 +257,7 @@ EXTRA_ERRORS = {
 OPTIONAL_BODIES = frozenset({
     "transition_opportunity", "cancel_registration", "complete",
     "withdraw_guardian_consent", "rotate_webhook_secret", "logout",
+    "rotate_signing_keys",
 })
 
 # Bodies that are not JSON: media type to the body's JSON Schema.
@@ -266,6 +273,19 @@ RAW_BODIES = {
         "application/jwt": {"type": "string"},
         VC_JWT: {"type": "string"},
     },
+    # The consent page's form.
+    "answer_consent_page": {"application/x-www-form-urlencoded": {
+        "type": "object", "required": ["token", "decision"],
+        "properties": {
+            "token": {"type": "string", "description": "The code from the e-mail"},
+            "decision": {"type": "string", "enum": ["grant", "decline"]}}}},
+}
+
+# Error statuses for which a handler returns an HTML page of its own. Errors
+# found before the handler runs (a malformed path, an unknown city) stay
+# problem documents.
+ERROR_PAGES = {
+    "answer_consent_page": (400, 404, 409),
 }
 
 # handler name: the schema whose fields are its query parameters
@@ -281,6 +301,7 @@ QUERY = {
     "search_sites": search.SiteSearchRequestSchema,
     "list_deliveries": notifications.DeliveryQuerySchema,
     "list_attempts": notifications.AttemptQuerySchema,
+    "list_dead_letters": notifications.DeadLetterQuerySchema,
     "list_badge_classes": BadgeClassQuerySchema,
     "baked_png": BakedImageQuerySchema,
     "baked_svg": BakedImageQuerySchema,
@@ -309,7 +330,9 @@ SUCCESS = {
     "subscribe": (201,),
     "delete_webhook": (204,),
     "replay_webhook": (202,),
+    "requeue_dead_letter": (202,),
     "sign_up": (202,),
+    "request_password_reset": (202,),
     "create_api_key": (201,),
     "health": (200, 503),
 }
@@ -335,6 +358,8 @@ MEDIA = {
     "get_learner_record": (VC_JWT,),
     "unsubscribe_page": (HTML,),
     "unsubscribe": (HTML,),
+    "show_consent_page": (HTML,),
+    "answer_consent_page": (HTML,),
     "api_docs": (HTML,),
 }
 

@@ -7,10 +7,11 @@ from cities_common.rpc import rpc
 
 from cities_common import events
 from cities_common.errors import (
-    Conflict, InvalidInput, NotFound, Rejected, UnknownCity,
+    CityArchived, Conflict, InvalidInput, NotFound, Rejected, UnknownCity,
 )
 from services.registration import eligibility
 from services.registration.clock import utc_now
+from services.registration.contacts import mail_contact
 from services.registration.schedule import first_overlap, occurrences
 from services.registration.schemas import CancelRequestSchema, RegisterRequestSchema
 from services.registration.storage import ACTIVE, PENDING, STATUSES
@@ -18,7 +19,7 @@ from services.registration.work import registration_view
 
 logger = logging.getLogger(__name__)
 
-EXPECTED = (Conflict, InvalidInput, NotFound, UnknownCity)
+EXPECTED = (CityArchived, Conflict, InvalidInput, NotFound, UnknownCity)
 MAX_PAGE = 1000
 
 
@@ -66,10 +67,13 @@ class EnrolmentEntrypoints:
             return self._reply(city, current, created=False)
 
         status, sequence = registration["status"], registration["sequence"]
+        event_id = f"registered-{registration['id']}-{sequence}"
         self.publish(events.YOUTH_REGISTERED, city, {
             "registration_id": registration["id"], "youth_id": youth["id"],
             "opportunity_id": opportunity["id"], "status": status,
-        }, event_id=f"registered-{registration['id']}-{sequence}")
+            **mail_contact(youth),
+        }, event_id=event_id)
+        self.store.places.mark_announced(city, [event_id], utc_now())
         logger.info("registration %s for %s is %s (sequence %s)", registration["id"],
                     opportunity["id"], status, sequence)
         return self._reply(city, registration, created=created,

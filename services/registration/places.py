@@ -8,13 +8,26 @@ updates of one document. Under the lock a counter document holds ``taken``
 sequence number and, in the same step, a seat or a waitlist place, so sequence
 numbers have no gaps and give the arrival order, and nobody takes a seat while
 someone is waiting.
+
+Each change that other services must hear about (a registration decided,
+cancelled or promoted) writes its event into the registration document in the
+same update as the change: ``unannounced`` maps the event id to the event, and
+``announce_pending`` is true. FerretDB 1.x has no transactions, so this is how an
+event survives a process that dies between the change and the dispatch. The
+worker that made the change dispatches the event after the lock and records the
+event id in ``announced_events``; ``announcements.AnnouncementSweep`` later
+clears the document under the lock, dispatching any event that nobody recorded.
 """
 
 from contextlib import contextmanager
 from datetime import datetime
 
+from pymongo.errors import BulkWriteError
+
 from services.registration.clock import iso
 from services.registration.locks import Mutex
+
+from cities_common import events
 
 PENDING, CONFIRMED, WAITLISTED = "pending", "confirmed", "waitlisted"
 CANCELLED = "cancelled"
@@ -27,10 +40,28 @@ class PlaceLedger:
     def __init__(self, database):
         self.counters = database["place_counters"]
         self.registrations = database["registrations"]
+        self.announced = database["announced_events"]
         self.mutex = Mutex(database["locks"])
 
     def ensure_indexes(self) -> None:
+        # No index on ``announce_pending``: each would slow every seat change,
+        # and only the sweep reads it, twice a minute per process.
         self.mutex.ensure_indexes()
+
+    def mark_announced(self, city: str, event_ids: list[str], now: datetime) -> None:
+        """Record that the events were dispatched; an insert, so it needs no lock."""
+        documents = [{"_id": event_id, "city": city, "at": now} for event_id in event_ids]
+        if documents:
+            try:
+                self.announced.insert_many(documents, ordered=False)
+            except BulkWriteError:
+                pass  # recorded before: a retry of the same dispatch
+
+    def pending_announcements(self, limit: int) -> list[dict]:
+        """Return registrations whose events may not have been dispatched."""
+        return [_public(document) for document in self.registrations.find(
+            {"announce_pending": True},
+            {"city": 1, "opportunity_id": 1}, limit=limit)]
 
     @contextmanager
     def opportunity(self, city: str, opportunity_id: str):
@@ -137,9 +168,16 @@ class Places:
         else:
             status = WAITLISTED
             self.counter["waiting"] += 1
+        sequence = self.counter["sequence"]
         return self._update(registration, {
-            **(changes or {}), "status": status, "sequence": self.counter["sequence"],
-            f"{status}_at": iso(now), "updated_at": iso(now)},
+            **(changes or {}), "status": status, "sequence": sequence,
+            f"{status}_at": iso(now), "updated_at": iso(now),
+            **announcement(events.YOUTH_REGISTERED,
+                           f"registered-{registration['id']}-{sequence}", {
+                               "registration_id": registration["id"],
+                               "youth_id": registration["youth_id"],
+                               "opportunity_id": self.opportunity_id,
+                               "status": status}, now)},
             unset=("cancelled_at", "cancel_reason", "cancelled_by", "previous_status"))
 
     def release(self, registration: dict, reason: str, actor: str | None,
@@ -152,7 +190,14 @@ class Places:
             self.counter["waiting"] -= 1
         return self._update(registration, {
             "status": CANCELLED, "previous_status": previous, "cancel_reason": reason,
-            "cancelled_by": actor, "cancelled_at": iso(now), "updated_at": iso(now)})
+            "cancelled_by": actor, "cancelled_at": iso(now), "updated_at": iso(now),
+            **announcement(events.REGISTRATION_CANCELLED,
+                           f"cancelled-{registration['id']}-{registration['sequence']}", {
+                               "registration_id": registration["id"],
+                               "youth_id": registration["youth_id"],
+                               "opportunity_id": self.opportunity_id,
+                               "previous_status": previous, "reason": reason,
+                               "cancelled_at": iso(now)}, now)})
 
     def promote(self, capacity: int | None, now: datetime) -> list[dict]:
         """Move waitlisted registrations to free seats, lowest sequence first."""
@@ -167,13 +212,32 @@ class Places:
                 break
             self.counter["taken"] += 1
             self.counter["waiting"] -= 1
-            promoted.append(self._update(_public(head), {
-                "status": CONFIRMED, "promoted_at": iso(now), "updated_at": iso(now)}))
+            head = _public(head)
+            promoted.append(self._update(head, {
+                "status": CONFIRMED, "promoted_at": iso(now), "updated_at": iso(now),
+                **announcement(events.WAITLIST_PROMOTED,
+                               f"promoted-{head['id']}-{head['sequence']}", {
+                                   "registration_id": head["id"],
+                                   "youth_id": head["youth_id"],
+                                   "opportunity_id": self.opportunity_id,
+                                   "sequence": head["sequence"],
+                                   "promoted_at": iso(now)}, now)}))
         return promoted
 
     def update(self, registration: dict, changes: dict) -> dict:
         """Apply changes that do not move seats (completion, erasure)."""
         return self._update(registration, changes)
+
+    def active(self) -> list[dict]:
+        """Return the confirmed and waitlisted registrations, in sequence order."""
+        return [_public(document) for document in self.ledger.registrations.find(
+            {"city": self.city, "opportunity_id": self.opportunity_id,
+             "status": {"$in": [CONFIRMED, WAITLISTED]}}, sort=[("sequence", 1)])]
+
+    def clear_announcements(self, registration: dict) -> dict:
+        """Remove the dispatched events kept in the registration document."""
+        return self._update(registration, {"announce_pending": False},
+                            unset=("unannounced",))
 
     def get(self, registration_id: str) -> dict | None:
         found = self.ledger.registrations.find_one({"_id": registration_id,
@@ -198,8 +262,20 @@ class Places:
             {"_id": registration["id"], "city": self.city}, update)
         updated = {key: value for key, value in registration.items()
                    if key not in removed}
-        updated.update(changes)
+        for key, value in changes.items():
+            name, _, inner = key.partition(".")
+            if inner:
+                updated[name] = {**(updated.get(name) or {}), inner: value}
+            else:
+                updated[key] = value
         return updated
+
+
+def announcement(event_type: str, event_id: str, data: dict, now: datetime) -> dict:
+    """Return the fields that keep an event with the change that causes it."""
+    return {"announce_pending": True,
+            f"unannounced.{event_id}": {"event_type": event_type, "data": data,
+                                        "at": iso(now)}}
 
 
 def counter_key(city: str, opportunity_id: str) -> str:

@@ -7,6 +7,8 @@ from marshmallow import (
     Schema, ValidationError, fields, post_load, validate, validates_schema,
 )
 
+from cities_common.names import PersonName
+
 LANGUAGES = ["en", "es"]
 URL = validate.URL(schemes={"http", "https"}, error="must be an http or https URL")
 SESSION_ID = validate.Regexp(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$",
@@ -58,7 +60,7 @@ class HomeSchema(Schema):
 
 
 class GuardianSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = PersonName(max_length=100, required=True)
     email = fields.Email(required=True, validate=validate.Length(max=254))
     language = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
 
@@ -66,7 +68,7 @@ class GuardianSchema(Schema):
 class YouthProfileSchema(Schema):
     """What the platform keeps about a young person: no full birth date, no address."""
 
-    display_name = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    display_name = PersonName(max_length=60, required=True)
     birth_year = fields.Integer(required=True)
     birth_month = fields.Integer(required=True, validate=validate.Range(1, 12))
     home = fields.Nested(HomeSchema, load_default=None)
@@ -74,6 +76,10 @@ class YouthProfileSchema(Schema):
                             load_default=list, validate=validate.Length(max=20))
     preferred_language = fields.String(load_default="en",
                                        validate=validate.OneOf(LANGUAGES))
+    # Optional address for registration and badge e-mail. Without it, that mail
+    # goes to the consenting guardian, or else to the first guardian.
+    contact_email = fields.Email(load_default=None, allow_none=True,
+                                 validate=validate.Length(max=254))
     guardians = fields.List(fields.Nested(GuardianSchema), load_default=list,
                             validate=validate.Length(max=4))
 

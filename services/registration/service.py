@@ -2,8 +2,9 @@
 
 The entrypoints live in mixins by topic: ``enrolment`` (register, cancel, rosters),
 ``guardians`` (profiles and guardian consent), ``completion`` (attendance and
-completion), ``erasure`` ("delete my data") and ``access`` (the owner facts the
-gateway checks). ``work`` contains the steps they share.
+completion), ``erasure`` ("delete my data"), ``access`` (the owner facts the
+gateway checks) and ``announcements`` (the sweep that dispatches events a dying
+process left behind). ``work`` contains the steps they share.
 """
 
 import logging
@@ -21,6 +22,7 @@ from cities_common.metrics import Metrics
 from cities_common.storage import MongoDatabase
 from cities_common.tenancy import Tenancy
 from services.registration.access import AccessFactsEntrypoints
+from services.registration.announcements import AnnouncementSweep
 from services.registration.completion import CompletionEntrypoints
 from services.registration.enrolment import EnrolmentEntrypoints
 from services.registration.erasure import ErasureEntrypoints
@@ -33,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 class RegistrationService(EnrolmentEntrypoints, GuardianEntrypoints,
                           CompletionEntrypoints, ErasureEntrypoints,
-                          AccessFactsEntrypoints, RegistrationWork):
+                          AccessFactsEntrypoints, AnnouncementSweep, RegistrationWork):
     """Registers youth for opportunities and records attendance and completion."""
 
     name = "registration"
@@ -58,3 +60,26 @@ class RegistrationService(EnrolmentEntrypoints, GuardianEntrypoints,
     @consumes(events.CITY_ONBOARDED)
     def handle_city_onboarded(self, event):
         self.tenant.registry.add(event["data"])
+
+    @durable_event_handler("catalog", events.CITY_ARCHIVED)
+    @consumes(events.CITY_ARCHIVED)
+    def handle_city_archived(self, event):
+        """Mark the city archived: registering, attendance and every other RPC or
+        event for it raises ``CityArchived`` from now on."""
+        if self.tenant.registry.archive(event["city"], event["data"]["archived_at"]):
+            logger.info("city %s archived", event["city"])
+
+    @durable_event_handler("catalog", events.OPPORTUNITY_UPDATED)
+    @consumes(events.OPPORTUNITY_UPDATED)
+    def handle_opportunity_updated(self, event):
+        """Give seats that a raised capacity freed to the waitlist, in order."""
+        city = self.tenant.registry.require(event["city"])
+        self._fill_freed_seats(city, event["data"]["opportunity"]["id"])
+
+    @durable_event_handler("catalog", events.OPPORTUNITY_WITHDRAWN)
+    @consumes(events.OPPORTUNITY_WITHDRAWN)
+    def handle_opportunity_withdrawn(self, event):
+        """Cancel every confirmed and waitlisted registration of the opportunity."""
+        city = self.tenant.registry.require(event["city"])
+        self._cancel_all(city, event["data"]["opportunity"]["id"],
+                         "opportunity_withdrawn")

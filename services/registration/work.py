@@ -9,13 +9,14 @@ from marshmallow import ValidationError
 from cities_common import events
 from cities_common.errors import Conflict, InvalidInput, NotFound
 from services.registration.clock import iso, utc_now
+from services.registration.contacts import mail_contact
 from services.registration.schemas import ActorSchema
 from services.registration.storage import ACTIVE
 
 logger = logging.getLogger(__name__)
 
 # Fields of a registration document that only the service uses.
-INTERNAL_FIELDS = ("schedule", "queued_at")
+INTERNAL_FIELDS = ("schedule", "queued_at", "unannounced", "announce_pending")
 # Stand-in for the capacity of an opportunity the catalog no longer has.
 UNKNOWN = object()
 
@@ -108,31 +109,76 @@ class RegistrationWork:
             cancelled = places.release(current, reason, actor, now)
             promoted = [] if capacity is UNKNOWN else places.promote(capacity, now)
 
+        event_id = f"cancelled-{cancelled['id']}-{cancelled['sequence']}"
         self.publish(events.REGISTRATION_CANCELLED, city, {
             "registration_id": cancelled["id"], "youth_id": cancelled["youth_id"],
             "opportunity_id": opportunity_id,
             "previous_status": cancelled["previous_status"],
             "reason": reason, "cancelled_at": cancelled["cancelled_at"],
-        }, event_id=f"cancelled-{cancelled['id']}-{cancelled['sequence']}")
+        }, event_id=event_id)
+        self.store.places.mark_announced(city, [event_id], utc_now())
         logger.info("registration %s cancelled (%s, was %s)", cancelled["id"], reason,
                     cancelled["previous_status"])
         self._announce_promotions(city, promoted)
         return cancelled
 
+    def _fill_freed_seats(self, city: str, opportunity_id: str) -> list[dict]:
+        """Promote waitlisted registrations into seats the current capacity frees.
+
+        The capacity comes from the catalog, not from the event, so an update
+        delivered late never promotes beyond what the opportunity allows now.
+        """
+        if self.store.places.counts(city, opportunity_id)["waiting"] <= 0:
+            return []
+        capacity = self._capacity(opportunity_id)
+        if capacity is UNKNOWN:
+            return []
+        with self.store.places.opportunity(city, opportunity_id) as places:
+            promoted = places.promote(capacity, utc_now())
+        self._announce_promotions(city, promoted)
+        return promoted
+
+    def _cancel_all(self, city: str, opportunity_id: str, reason: str) -> list[dict]:
+        """Cancel every active registration of an opportunity, promoting nobody."""
+        now = utc_now()
+        with self.store.places.opportunity(city, opportunity_id) as places:
+            cancelled = [places.release(registration, reason, None, now)
+                         for registration in places.active()]
+        announced = []
+        for registration in cancelled:
+            event_id = f"cancelled-{registration['id']}-{registration['sequence']}"
+            self.publish(events.REGISTRATION_CANCELLED, city, {
+                "registration_id": registration["id"],
+                "youth_id": registration["youth_id"],
+                "opportunity_id": opportunity_id,
+                "previous_status": registration["previous_status"],
+                "reason": reason, "cancelled_at": registration["cancelled_at"],
+            }, event_id=event_id)
+            announced.append(event_id)
+        self.store.places.mark_announced(city, announced, now)
+        if cancelled:
+            logger.info("cancelled %s registrations of %s (%s)", len(cancelled),
+                        opportunity_id, reason)
+        return cancelled
+
     def _announce_promotions(self, city: str, promoted: list[dict]) -> None:
-        # NOTE: events are dispatched after the lock is released. A process that
-        # dies in between loses them, because FerretDB 1.x has no transactions to
-        # write an outbox together with the change.
+        """Dispatch ``waitlist_promoted`` for each promotion made under the lock."""
+        announced = []
         for registration in promoted:
+            youth = self.store.people.get_youth(city, registration["youth_id"])
+            event_id = f"promoted-{registration['id']}-{registration['sequence']}"
             self.publish(events.WAITLIST_PROMOTED, city, {
                 "registration_id": registration["id"],
                 "youth_id": registration["youth_id"],
                 "opportunity_id": registration["opportunity_id"],
                 "sequence": registration["sequence"],
                 "promoted_at": registration["promoted_at"],
-            }, event_id=f"promoted-{registration['id']}-{registration['sequence']}")
+                **(mail_contact(youth) if youth else {}),
+            }, event_id=event_id)
+            announced.append(event_id)
             logger.info("registration %s promoted from the waitlist of %s",
                         registration["id"], registration["opportunity_id"])
+        self.store.places.mark_announced(city, announced, utc_now())
 
     def _complete(self, city: str, registration: dict, opportunity: dict,
                   completion: dict | None) -> dict:

@@ -26,9 +26,10 @@ import eventlet
 import pymongo
 import pytest
 from kombu import Connection, Queue, binding
-from nameko.standalone.events import get_event_exchange
+from nameko.standalone.events import event_dispatcher, get_event_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from cities_common import events
 from services.catalog.storage import record_id
 
 pytestmark = pytest.mark.e2e
@@ -196,8 +197,11 @@ def opportunities(platform, namespace):
                                   "end": local(future + timedelta(hours=3))}]},
         "waitlist": {"capacity": 3},
         "erasure": {"capacity": 1},
+        "erasure_badge": {},
         "first": {},
         "load": {"capacity": 50},
+        "grows": {"capacity": 1},
+        "withdrawn": {"capacity": 1},
     })
 
 
@@ -337,6 +341,54 @@ def test_waitlist_promotion_follows_sequence(platform, opportunities, family, ta
     assert [item["data"]["sequence"] for item in promoted] == [4, 5]
 
 
+def reimport(namespace, city: str, opportunity: dict, **changes) -> None:
+    """Import ``opportunity`` again from its source with ``changes``."""
+    record = {"source": SOURCE, "source_id": opportunity["source_id"], "city": city,
+              "title": opportunity["title"],
+              "provider": {"name": "Registration Test Lab"}, "format": "online",
+              "status": "published", "min_age": 6, "max_age": 18,
+              "capacity": opportunity.get("capacity"), **changes}
+    with ClusterRpcProxy({"AMQP_URI": namespace.amqp_uri},
+                         context_data={"city": city}) as rpc:
+        outcome = rpc.catalog.import_records("opportunities", [record])
+        assert outcome["rejected"] == [], outcome["rejected"]
+
+
+def statuses_of(platform, opportunity) -> dict:
+    roster = call(platform, "GET", f"/v1/cities/chicago/opportunities/"
+                                   f"{opportunity['id']}/registrations", ADMIN).json()
+    return {item["sequence"]: item["status"] for item in roster["registrations"]}
+
+
+def test_capacity_raise_and_withdrawal(platform, namespace, opportunities, family,
+                                       tap):
+    grows, withdrawn = opportunities["grows"], opportunities["withdrawn"]
+    for opportunity in (grows, withdrawn):
+        results = [register(platform, family, "chicago", opportunity["id"]).json()
+                   for _ in range(3)]
+        assert [item["status"] for item in results] == \
+            ["confirmed", "waitlisted", "waitlisted"]
+
+    reimport(namespace, "chicago", grows, capacity=2)
+    wait_until(lambda: statuses_of(platform, grows) ==
+               {1: "confirmed", 2: "confirmed", 3: "waitlisted"}, 60,
+               "the raised capacity to promote sequence 2")
+    promoted = tap.wait_for(lambda _: tap.of("waitlist_promoted",
+                                             opportunity_id=grows["id"]))
+    assert [item["data"]["sequence"] for item in
+            tap.of("waitlist_promoted", opportunity_id=grows["id"])] == [2]
+    assert promoted
+
+    reimport(namespace, "chicago", withdrawn, status="withdrawn")
+    wait_until(lambda: set(statuses_of(platform, withdrawn).values()) == {"cancelled"},
+               60, "the withdrawal to cancel every registration")
+    tap.wait_for(lambda _: len(tap.of("registration_cancelled",
+                                      opportunity_id=withdrawn["id"])) >= 3)
+    cancelled = tap.of("registration_cancelled", opportunity_id=withdrawn["id"])
+    assert {item["data"]["reason"] for item in cancelled} == {"opportunity_withdrawn"}
+    assert tap.of("waitlist_promoted", opportunity_id=withdrawn["id"]) == []
+
+
 def test_roster_hidden_from_non_staff(platform, opportunities, family):
     path = (f"/v1/cities/chicago/opportunities/{opportunities['roomy']['id']}"
             "/registrations")
@@ -439,23 +491,83 @@ def youth_grants(platform, who) -> set[str]:
             if grant["role"] in ("youth", "guardian")}
 
 
+def wait_until(check, timeout: float, condition: str):
+    """Call ``check`` until it returns something truthy; fail naming ``condition``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        eventlet.sleep(0.3)
+    pytest.fail(f"timed out after {timeout} s waiting until {condition}")
+
+
+def remember_contact(namespace, youth_id: str) -> None:
+    """Give notifications a contact for the youth, as a registration event does."""
+    registration_id = f"reg-{uuid.uuid4().hex[:12]}"
+    event_dispatcher({"AMQP_URI": namespace.amqp_uri})(
+        "registration", events.YOUTH_REGISTERED, events.make_event(
+            events.YOUTH_REGISTERED, "chicago", {
+                "registration_id": registration_id, "youth_id": youth_id,
+                "opportunity_id": "opp-e2e-erasure", "status": "waitlisted",
+                "contact_email": "rosa@example.org", "preferred_language": "es"},
+            event_id=f"registered-{registration_id}"))
+
+
+def badge_and_share_link(platform, family, youth, opportunity) -> tuple[dict, dict]:
+    """Register the youth, sign off the completion, wait for its badge, share it."""
+    registration = register(platform, family, "chicago", opportunity["id"],
+                            youth_id=youth["id"]).json()
+    completed = call(platform, "POST", f"/v1/cities/chicago/registrations/"
+                                       f"{registration['id']}/completion", ADMIN, {})
+    assert completed.status_code == 200, completed.text
+    badges = wait_until(lambda: call(
+        platform, "GET", f"/v1/cities/chicago/youth/{youth['id']}/badges", family
+    ).json().get("badges"), 30, "the completion's badge is issued")
+    link = call(platform, "POST", f"/v1/cities/chicago/youth/{youth['id']}/share-links",
+                family)
+    assert link.status_code == 201, link.text
+    return badges[0], link.json()
+
+
 def test_erasure_anonymises_and_reports(platform, namespace, opportunities, family,
                                         tap):
     opportunity = opportunities["erasure"]
     youth = child_with_guardian(platform, family)
     answer(platform, consent_token(platform, tap, family, youth))
+    badge, link = badge_and_share_link(platform, family, youth,
+                                       opportunities["erasure_badge"])
     registration = register(platform, family, "chicago", opportunity["id"],
                             youth_id=youth["id"]).json()
     waiting = register(platform, family, "chicago", opportunity["id"]).json()
     assert waiting["status"] == "waitlisted"
+    remember_contact(namespace, youth["id"])
+    with ClusterRpcProxy({"AMQP_URI": namespace.amqp_uri},
+                         context_data={"city": "chicago"}) as rpc:
+        wait_until(lambda: rpc.notifications.youth_mail_status(youth["id"])
+                   ["contact_stored"], 30, "notifications stores the contact")
 
     erased = call(platform, "DELETE", f"/v1/cities/chicago/youth/{youth['id']}", family)
     assert erased.status_code == 202, erased.text
     erasure = erased.json()
-    assert erasure["status"] == "completed"
-    status = call(platform, "GET", erasure["status_url"]).json()
-    assert status["services"] == {"registration": "completed"}
-    assert status["summary"]["registrations_anonymised"] == 1
+    assert erasure["services"]["registration"]["status"] == "completed"
+    assert erasure["summary"]["registrations_anonymised"] == 2
+
+    def completed_erasure():
+        body = call(platform, "GET", erasure["status_url"]).json()
+        return body if body["status"] == "completed" else None
+
+    status = wait_until(completed_erasure, 60, "every service acknowledged the erasure")
+    assert set(status["services"]) == {"registration", "identity", "badges",
+                                       "notifications"}
+    assert status["completed_at"] is not None
+    assert status["services"]["identity"]["summary"]["grants_removed"] >= 1
+    assert status["services"]["badges"]["summary"] == {
+        "badges_revoked": 1, "badges_anonymised": 1, "share_links_deleted": 1,
+        "completions_deleted": 1}
+    assert status["services"]["notifications"]["summary"]["contacts_forgotten"] == 1
+    assert "rosa" not in json.dumps(status)
+
     assert call(platform, "GET", f"/v1/cities/chicago/youth/{youth['id']}", family) \
         .status_code == 404
     stored = call(platform, "GET", f"/v1/cities/chicago/registrations/"
@@ -471,21 +583,38 @@ def test_erasure_anonymises_and_reports(platform, namespace, opportunities, fami
     assert summary["cancelled"] == 1
     assert summary["confirmed"] == 1
     tap.wait_for(lambda _: tap.of("youth_erased", youth_id=youth["id"]))
-    assert tap.of("youth_erased", youth_id=youth["id"])[0]["data"]["erasure_id"] == \
-        erasure["id"]
+    erased_event = tap.of("youth_erased", youth_id=youth["id"])[0]["data"]
+    assert erased_event["erasure_id"] == erasure["id"]
+    assert erased_event["guardian_ids"] == [youth["guardians"][0]["id"]]
+
+    # A verifier of the shared badge learns that it was revoked because its
+    # recipient was erased; the share link and the evidence are gone.
+    hosted = call(platform, "GET",
+                  f"/v1/cities/chicago/badges/assertions/{badge['id']}").json()
+    assert hosted["revoked"] is True
+    assert hosted["revocationReason"] == "recipient_erased"
+    assert "evidence" not in hosted
+    assert call(platform, "GET", link["url"].removeprefix(platform["url"])) \
+        .status_code == 404
 
     # The identity service removes the guardian's grant on youth_erased, so the
-    # repeated erasure goes to the registration service over RPC instead.
-    deadline = time.monotonic() + 15
-    while youth["id"] in youth_grants(platform, family) and time.monotonic() < deadline:
-        eventlet.sleep(0.2)
+    # repeated erasure and the checks go to the services over RPC instead.
     assert youth["id"] not in youth_grants(platform, family)
     assert call(platform, "DELETE", f"/v1/cities/chicago/youth/{youth['id']}",
                 family).status_code == 404
     with ClusterRpcProxy({"AMQP_URI": namespace.amqp_uri},
                          context_data={"city": "chicago"}) as rpc:
         again = rpc.registration.erase_youth(youth["id"])
+        assert rpc.badges.list_badges(youth["id"]) == []
+        assert rpc.badges.portfolio(youth["id"])["share_links"] == []
+        assert rpc.badges.get_assertion(badge["id"])["youth_id"] == \
+            f"erased-{badge['id']}"
+        mail = rpc.notifications.youth_mail_status(youth["id"])
     assert again["id"] == erasure["id"]
+    assert again["status"] == "completed"
+    assert mail["erased"] is True
+    assert mail["contact_stored"] is False
+    assert mail["queued_messages"] == 0
 
 
 def test_registration_data_scoped_to_city(platform, opportunities, family, tap):

@@ -359,7 +359,8 @@ def test_erasure_anonymises_and_keeps_counts(platform):
                                   "staff-1")
     others = [platform.register() for _ in range(2)]
     erasure = platform.service.erase_youth(youth["id"])
-    assert erasure["status"] == "completed"
+    assert erasure["status"] == "in_progress"
+    assert erasure["services"]["registration"]["status"] == "completed"
     assert erasure["summary"]["registrations_cancelled"] == 1
     assert erasure["summary"]["evidence_deleted"] == 1
     with pytest.raises(NotFound):
@@ -373,10 +374,72 @@ def test_erasure_anonymises_and_keeps_counts(platform):
     assert counts["confirmed"] == 2
     assert platform.database["guardians"].count_documents({}) == 0
     assert len(platform.sent(events.YOUTH_ERASED)) == 1
+    assert platform.sent(events.YOUTH_ERASED)[0]["data"]["guardian_ids"] == []
     assert platform.service.erase_youth(youth["id"])["id"] == erasure["id"]
     assert len(platform.sent(events.YOUTH_ERASED)) == 1
-    assert platform.service.get_erasure(erasure["id"])["services"] == \
-        {"registration": "completed"}
+    services = platform.service.get_erasure(erasure["id"])["services"]
+    assert {name: item["status"] for name, item in services.items()} == {
+        "registration": "completed", "identity": "pending", "badges": "pending",
+        "notifications": "pending"}
+
+
+def acknowledgement(erasure, service, youth_id=None, at="2099-01-01T10:00:00+00:00",
+                    **summary):
+    return events.make_event(events.YOUTH_ERASURE_ACKNOWLEDGED, "chicago", {
+        "erasure_id": erasure["id"], "youth_id": youth_id or erasure["youth_id"],
+        "service": service, "summary": summary, "acknowledged_at": at})
+
+
+def test_erasure_completed_after_every_acknowledgement(platform):
+    platform.service.inbox.seen.return_value = False
+    youth = platform.service.create_youth(CHILD)
+    erasure = platform.service.erase_youth(youth["id"])
+    erased = platform.sent(events.YOUTH_ERASED)[0]["data"]
+    assert erased["guardian_ids"] == [youth["guardians"][0]["id"]]
+    assert "rosa@example.org" not in str(erased)
+
+    platform.service.handle_youth_erasure_acknowledged(
+        acknowledgement(erasure, "identity", grants_removed=1))
+    platform.service.handle_youth_erasure_acknowledged(acknowledgement(
+        erasure, "badges", at="2099-01-01T10:00:06+00:00", badges_revoked=2))
+    pending = platform.service.get_erasure(erasure["id"])
+    assert pending["status"] == "in_progress"
+    assert pending["completed_at"] is None
+    assert pending["services"]["badges"] == {
+        "status": "completed", "completed_at": "2099-01-01T10:00:06+00:00",
+        "summary": {"badges_revoked": 2}}
+    assert pending["services"]["notifications"]["status"] == "pending"
+
+    last = acknowledgement(erasure, "notifications", at="2099-01-01T10:00:03+00:00",
+                           contacts_forgotten=1)
+    platform.service.handle_youth_erasure_acknowledged(last)
+    platform.service.handle_youth_erasure_acknowledged(
+        last | {"event_id": "copy", "data": {**last["data"], "summary": {}}})
+    done = platform.service.get_erasure(erasure["id"])
+    assert done["status"] == "completed"
+    assert done["completed_at"] == "2099-01-01T10:00:06+00:00"
+    assert done["services"]["notifications"]["summary"] == {"contacts_forgotten": 1}
+    assert done["services"]["identity"]["summary"] == {"grants_removed": 1}
+    assert platform.service.erase_youth(youth["id"])["status"] == "completed"
+
+
+@pytest.mark.parametrize("service, youth_id, erasure_id", [
+    ("badges", "yth-other", None),
+    ("badges", None, "ers-unknown"),
+    ("catalog", None, None),
+])
+def test_erasure_acknowledgement_mismatch_dropped(platform, service, youth_id,
+                                                  erasure_id):
+    platform.service.inbox.seen.return_value = False
+    youth = platform.service.create_youth(TEEN)
+    erasure = platform.service.erase_youth(youth["id"])
+    event = acknowledgement({**erasure, "id": erasure_id or erasure["id"]}, service,
+                            youth_id)
+    platform.service.handle_youth_erasure_acknowledged(event)
+    services = platform.service.get_erasure(erasure["id"])["services"]
+    assert services["badges"]["status"] == "pending"
+    assert "catalog" not in services
+    assert platform.database["erasure_acknowledgements"].count_documents({}) == 0
 
 
 def test_registration_scoped_to_city(platform):

@@ -1,0 +1,92 @@
+"""Dispatch registration events that a dying process left undispatched.
+
+A change of seats writes its event into the registration document (see
+``places``). The worker that made the change dispatches it and records the event
+id in ``announced_events``. Every ``SWEEP_SECONDS`` each registration process
+takes the registrations still marked ``announce_pending`` whose events are older
+than ``GRACE_SECONDS``, and under their opportunity's lock dispatches every event
+nobody recorded, then clears the marks. An event is thus dispatched at least
+once; consumers drop a second copy by its event id.
+"""
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+from nameko.timer import timer
+from prometheus_client import Counter
+
+from cities_common.errors import CityArchived, UnknownCity
+from services.registration.clock import iso, utc_now
+from services.registration.contacts import mail_contact
+
+logger = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 30
+# A worker dispatches its events right after the lock; give it this long first.
+GRACE_SECONDS = 30
+BATCH = 500
+
+SWEPT = Counter(
+    "col_registration_events_recovered_total",
+    "Registration events dispatched by the sweep because the worker that made the "
+    "change did not record them.", ["event_type"])
+
+
+class AnnouncementSweep:
+    """Mixed into ``RegistrationService``: the periodic sweep."""
+
+    @timer(interval=SWEEP_SECONDS)
+    def sweep_announcements(self):
+        """Dispatch and clear the pending events of one batch; return how many
+        events were dispatched."""
+        by_opportunity = defaultdict(list)
+        for registration in self.store.places.pending_announcements(BATCH):
+            by_opportunity[(registration["city"], registration["opportunity_id"])] \
+                .append(registration["id"])
+        dispatched = 0
+        for (city, opportunity_id), registration_ids in by_opportunity.items():
+            try:
+                self.tenant.registry.require(city)
+            except (CityArchived, UnknownCity) as exc:
+                logger.info("not sweeping events of %s in %s: %s", opportunity_id, city,
+                            exc)
+                continue
+            dispatched += self._sweep(city, opportunity_id, registration_ids)
+        return dispatched
+
+    def _sweep(self, city: str, opportunity_id: str, registration_ids: list) -> int:
+        cutoff = iso(utc_now() - timedelta(seconds=GRACE_SECONDS))
+        dispatched, cleared = 0, []
+        with self.store.places.opportunity(city, opportunity_id) as places:
+            for registration_id in registration_ids:
+                registration = places.get(registration_id)
+                pending = (registration or {}).get("unannounced") or {}
+                if registration is None or \
+                        any(item["at"] > cutoff for item in pending.values()):
+                    continue
+                recorded = {document["_id"] for document in
+                            self.store.places.announced.find(
+                                {"_id": {"$in": list(pending)}}, {"_id": 1})}
+                for event_id, item in sorted(pending.items(),
+                                             key=lambda entry: entry[1]["at"]):
+                    if event_id in recorded:
+                        continue
+                    self.publish(item["event_type"], city,
+                                 {**item["data"], **self._contact(city, item)},
+                                 event_id=event_id)
+                    SWEPT.labels(item["event_type"]).inc()
+                    dispatched += 1
+                    logger.warning("dispatched %s %s, which the worker that made the "
+                                   "change did not record", item["event_type"],
+                                   event_id)
+                places.clear_announcements(registration)
+                cleared.extend(pending)
+        self.store.places.announced.delete_many({"_id": {"$in": cleared}})
+        return dispatched
+
+    def _contact(self, city: str, item: dict) -> dict:
+        if item["event_type"] == "registration_cancelled":
+            return {}
+        youth = self.store.people.get_youth(city, item["data"]["youth_id"])
+        return mail_contact(youth) if youth else {}
