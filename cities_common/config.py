@@ -19,6 +19,8 @@ class Settings:
     # Passphrase that encrypts the badges service's signing keys at rest; empty
     # when unset, and the badges service then refuses to start.
     badges_key_passphrase: str = field(default="", repr=False)
+    # The same for the identity service's access-token signing keys.
+    identity_key_passphrase: str = field(default="", repr=False)
 
     def mongo_database(self, service: str) -> str:
         """Return the MongoDB database name a service owns, e.g. ``col_catalog``."""
@@ -55,4 +57,5 @@ def load_settings(config: dict | None = None) -> Settings:
         namespace=namespace,
         public_base_url=pick("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         badges_key_passphrase=pick("BADGES_KEY_PASSPHRASE", ""),
+        identity_key_passphrase=pick("IDENTITY_KEY_PASSPHRASE", ""),
     )

@@ -238,16 +238,19 @@ def ensure_operator(env: dict, directory: Path) -> Path:
     return path
 
 
-KEY_PASSPHRASE_FILE = "badges-key-passphrase"
+# Passphrases that encrypt signing keys at rest, and the file under var/ where
+# deploy/up keeps a generated one when the environment has none.
+KEY_PASSPHRASES = {"BADGES_KEY_PASSPHRASE": "badges-key-passphrase",
+                   "IDENTITY_KEY_PASSPHRASE": "identity-key-passphrase"}
 
 
-def badges_key_passphrase(directory: Path) -> str:
-    """Return the badges key passphrase kept in ``directory``, creating it once.
+def key_passphrase(directory: Path, name: str) -> str:
+    """Return the passphrase kept in ``directory / name``, creating it once.
 
     The file is readable only by its owner. Losing it makes the stored signing
     keys unreadable, so it is never replaced once written.
     """
-    path = directory / KEY_PASSPHRASE_FILE
+    path = directory / name
     if not path.exists():
         directory.mkdir(parents=True, exist_ok=True)
         try:
@@ -263,12 +266,14 @@ def badges_key_passphrase(directory: Path) -> str:
 def platform_env() -> dict:
     """Return the environment of the local platform: the stack's URLs and defaults.
 
-    Without ``BADGES_KEY_PASSPHRASE`` in the environment, the badges signing
-    keys are encrypted under a passphrase kept in ``var/badges-key-passphrase``.
+    Without ``BADGES_KEY_PASSPHRASE`` or ``IDENTITY_KEY_PASSPHRASE`` in the
+    environment, the signing keys are encrypted under a passphrase kept in
+    ``var/badges-key-passphrase`` or ``var/identity-key-passphrase``.
     """
     env = dict(os.environ)
-    if not env.get("BADGES_KEY_PASSPHRASE"):
-        env["BADGES_KEY_PASSPHRASE"] = badges_key_passphrase(var_dir())
+    for setting, name in KEY_PASSPHRASES.items():
+        if not env.get(setting):
+            env[setting] = key_passphrase(var_dir(), name)
     settings = load_settings()
     env.update(AMQP_URI=settings.amqp_uri, MONGO_URL=settings.mongo_url,
                ES_URL=settings.es_url, PYTHONPATH=str(ROOT))

@@ -96,6 +96,7 @@ def start_platform(namespace: Namespace, run_dir: Path, max_workers: int | None,
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING",
            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port),
            "BADGES_KEY_PASSPHRASE": secrets.token_urlsafe(32),
+           "IDENTITY_KEY_PASSPHRASE": secrets.token_urlsafe(32),
            **LOAD_TEST_RATE_LIMITS}
     if max_workers:
         env["MAX_WORKERS"] = str(max_workers)

@@ -22,11 +22,13 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from cryptography.hazmat.primitives import serialization
 from joserfc import jws, jwt
 from joserfc.jwk import OKPKey, RSAKey
 from joserfc.util import to_bytes
 from pymongo.errors import DuplicateKeyError
+
+from cities_common import keycrypt
+from cities_common.keycrypt import ENCRYPTION, KeyConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -34,34 +36,17 @@ RS256 = "RS256"
 EDDSA = "EdDSA"
 ALGORITHMS = (RS256, EDDSA)
 PASSPHRASE_SETTING = "BADGES_KEY_PASSPHRASE"
-MIN_PASSPHRASE_LENGTH = 16
-ENCRYPTION = "pkcs8-best-available"
 
 # RFC 9864 deprecates "EdDSA" in favour of "Ed25519", and joserfc 1.8 warns on
 # every use. OB 3.0 verifiers (PyJWT 2.x among them) accept only "EdDSA".
 warnings.filterwarnings("ignore", message="EdDSA is deprecated")
 
 
-class KeyConfigurationError(Exception):
-    """The key passphrase is missing, too short, or does not decrypt a stored key."""
-
-
 def check_passphrase(passphrase: str | None) -> bytes:
     """Return the passphrase as bytes; raise ``KeyConfigurationError`` if unusable."""
-    if not passphrase:
-        raise KeyConfigurationError(
-            f"{PASSPHRASE_SETTING} is not set: the badges service encrypts its "
-            "signing keys with it. Set it to a random secret of at least "
-            f"{MIN_PASSPHRASE_LENGTH} characters (deploy/up keeps one in "
-            "var/badges-key-passphrase) and keep it: keys stored under one "
-            "passphrase cannot be read with another"
-        )
-    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
-        raise KeyConfigurationError(
-            f"{PASSPHRASE_SETTING} has {len(passphrase)} characters: use at least "
-            f"{MIN_PASSPHRASE_LENGTH}"
-        )
-    return passphrase.encode()
+    return keycrypt.check_passphrase(PASSPHRASE_SETTING, passphrase,
+                                     "the badges service's signing keys",
+                                     "var/badges-key-passphrase")
 
 
 @dataclass(frozen=True)
@@ -135,17 +120,12 @@ def key_id_for(algorithm: str, key) -> str:
 
 def encrypt_pem(key, passphrase: bytes) -> str:
     """Serialise a joserfc private key as PKCS#8 PEM encrypted under ``passphrase``."""
-    private = key.private_key
-    return private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(passphrase),
-    ).decode()
+    return keycrypt.encrypt_private_key(key.private_key, passphrase)
 
 
 def decrypt_pem(algorithm: str, pem: str, passphrase: bytes | None):
     """Load a private key PEM, encrypted or (``passphrase`` None) plain."""
-    private = serialization.load_pem_private_key(pem.encode(), passphrase)
+    private = keycrypt.load_private_key(pem, passphrase)
     if algorithm == RS256:
         return RSAKey.import_key(private)
     return OKPKey.import_key(private)

@@ -67,7 +67,8 @@ class Signer(DependencyProvider):
         self.settings = TokenSettings.from_config(config)
         database = mongo_client(settings.mongo_url)[
             settings.mongo_database(self.container.service_name)]
-        self.keyring = KeyRing(database["signing_keys"], self.settings.access_seconds)
+        self.keyring = KeyRing(database["signing_keys"], self.settings.access_seconds,
+                               settings.identity_key_passphrase)
         self.access = AccessTokens(self.keyring, settings.public_base_url,
                                    self.settings.access_seconds)
 

@@ -7,6 +7,10 @@ keeps verifying tokens for one access-token lifetime, because tokens it signed
 stay valid that long. Every process reloads the keys each minute and whenever a
 token names a key id it does not know, so a rotation made by one process
 reaches the others.
+
+Private keys are stored as PKCS#8 PEM encrypted under ``IDENTITY_KEY_PASSPHRASE``
+(``cities_common/keycrypt.py``). A key stored in plain PEM by an earlier release
+is encrypted when a process first loads it.
 """
 
 import logging
@@ -22,6 +26,7 @@ from joserfc.errors import ClaimError, ExpiredTokenError, JoseError
 from joserfc.jwk import OKPKey
 from pymongo.errors import DuplicateKeyError
 
+from cities_common import keycrypt
 from cities_common.errors import Unauthenticated
 from services.identity.tokens import utc_now
 
@@ -31,6 +36,7 @@ ALGORITHM = "EdDSA"
 TOKEN_TYPE = "at+jwt"
 AUDIENCE = "cities-of-learning"
 RELOAD_SECONDS = 60.0
+PASSPHRASE_SETTING = "IDENTITY_KEY_PASSPHRASE"
 # Seconds of clock difference tolerated on ``exp`` and ``iat`` between processes.
 LEEWAY_SECONDS = 5
 
@@ -66,9 +72,12 @@ class KeyRing:
     winner's key.
     """
 
-    def __init__(self, collection, verify_seconds: int):
+    def __init__(self, collection, verify_seconds: int, passphrase: str | None):
         self.collection = collection
         self.verify_seconds = verify_seconds
+        self._passphrase = check_passphrase(passphrase)
+        # Keys are decrypted once and kept, so the minute reload reads no PEM twice.
+        self._decrypted: dict[int, OKPKey] = {}
         self._keys: list[SigningKey] = []
         self._loaded_at = 0.0
         self._lock = threading.Lock()
@@ -116,22 +125,49 @@ class KeyRing:
         successors = documents[1:] + [None]
         for document, successor in zip(documents, successors):
             keys.append(SigningKey(
-                document["_id"], document["kid"],
-                OKPKey.import_key(document["private_pem"]), document["created_at"],
+                document["_id"], document["kid"], self._private_key(document),
+                document["created_at"],
                 successor["created_at"] if successor else None))
         with self._lock:
             self._keys = keys
             self._loaded_at = time.monotonic()
         return keys
 
+    def _private_key(self, document: dict) -> OKPKey:
+        """Decrypt a stored key, encrypting it first if it was stored in plain PEM."""
+        generation = document["_id"]
+        if generation in self._decrypted:
+            return self._decrypted[generation]
+        encrypted = document.get("encryption") == keycrypt.ENCRYPTION
+        try:
+            private = keycrypt.load_private_key(
+                document["private_pem"], self._passphrase if encrypted else None)
+        except (TypeError, ValueError) as exc:
+            raise keycrypt.KeyConfigurationError(
+                f"{PASSPHRASE_SETTING} does not decrypt access-token signing key "
+                f"{document['kid']}: set the passphrase the keys were encrypted "
+                "with") from exc
+        if not encrypted:
+            # The filter on the plain PEM makes a concurrent migration a no-op.
+            self.collection.update_one(
+                {"_id": generation, "private_pem": document["private_pem"]},
+                {"$set": {"private_pem": keycrypt.encrypt_private_key(
+                              private, self._passphrase),
+                          "encryption": keycrypt.ENCRYPTION}})
+            logger.info("encrypted access-token signing key %s", document["kid"])
+        key = OKPKey.import_key(private)
+        with self._lock:
+            self._decrypted[generation] = key
+        return key
+
     def _create(self, generation: int) -> None:
         key = OKPKey.generate_key("Ed25519", private=True)
         document = {
             "_id": generation,
             "kid": f"idn-{generation}-{key.thumbprint()[:16]}",
-            # NOTE: the private key is stored unencrypted; a production deployment
-            # should wrap it with a key-management service before storing it.
-            "private_pem": key.as_pem(private=True).decode(),
+            "private_pem": keycrypt.encrypt_private_key(key.private_key,
+                                                        self._passphrase),
+            "encryption": keycrypt.ENCRYPTION,
             "created_at": utc_now(),
         }
         try:
@@ -139,6 +175,13 @@ class KeyRing:
         except DuplicateKeyError:
             return
         logger.info("generated access-token signing key %s", document["kid"])
+
+
+def check_passphrase(passphrase: str | None) -> bytes:
+    """Return the passphrase as bytes; raise ``KeyConfigurationError`` if unusable."""
+    return keycrypt.check_passphrase(PASSPHRASE_SETTING, passphrase,
+                                     "the identity service's token-signing keys",
+                                     "var/identity-key-passphrase")
 
 
 class AccessTokens:

@@ -28,44 +28,34 @@ def _language(preferred: str | None, city_record: dict) -> str:
 
 def registration_confirmed(mail: MailStore, city_record: dict, event: dict) -> bool:
     """Remember the youth's contact and queue the confirmation; return whether queued."""
-    city, data = event["city"], event["data"]
-    address = data.get("contact_email")
-    if address:
-        language = _language(data.get("preferred_language"), city_record)
-        mail.remember_contact(city, data["youth_id"], address, language)
-    if data["status"] != "confirmed":
+    contact = _remember(mail, city_record, event["city"], event["data"])
+    if event["data"]["status"] != "confirmed":
         return False
-    contact = mail.contact(city, data["youth_id"])
-    if contact is None:
-        logger.debug("no contact e-mail for youth %s; no confirmation sent",
-                     data["youth_id"])
-        return False
-    language = contact["language"]
-    title = mail.opportunity_title(city, data["opportunity_id"])
-    return mail.queue(city, "registration_confirmed", event["event_id"],
-                      contact["address"], language, {
-                          "opportunity_title": title or GENERIC_PROGRAMME[language],
-                          "registration_id": data["registration_id"],
-                          "city_name": city_record.get("name", city),
-                      }, youth_id=data["youth_id"])
+    return _registration_mail(mail, city_record, event, contact,
+                              "registration_confirmed")
 
 
 def waitlist_promoted(mail: MailStore, city_record: dict, event: dict) -> bool:
     """Remember the contact the event carries and queue the "place opened" e-mail."""
+    contact = _remember(mail, city_record, event["city"], event["data"])
+    return _registration_mail(mail, city_record, event, contact, "waitlist_promoted")
+
+
+def _registration_mail(mail: MailStore, city_record: dict, event: dict,
+                       contact: dict | None, kind: str) -> bool:
+    """Queue a ``kind`` e-mail about a registration to ``contact``, if known."""
     city, data = event["city"], event["data"]
-    contact = _remember(mail, city_record, city, data)
     if contact is None:
-        logger.debug("no contact e-mail for youth %s; no promotion e-mail sent",
-                     data["youth_id"])
+        logger.debug("no contact e-mail for youth %s; no %s e-mail sent",
+                     data["youth_id"], kind)
         return False
     language = contact["language"]
     title = mail.opportunity_title(city, data["opportunity_id"])
-    return mail.queue(city, "waitlist_promoted", event["event_id"],
-                      contact["address"], language, {
-                          "opportunity_title": title or GENERIC_PROGRAMME[language],
-                          "registration_id": data["registration_id"],
-                          "city_name": city_record.get("name", city),
-                      }, youth_id=data["youth_id"])
+    return mail.queue(city, kind, event["event_id"], contact["address"], language, {
+        "opportunity_title": title or GENERIC_PROGRAMME[language],
+        "registration_id": data["registration_id"],
+        "city_name": city_record.get("name", city),
+    }, youth_id=data["youth_id"])
 
 
 def _remember(mail: MailStore, city_record: dict, city: str, data: dict) -> dict | None:

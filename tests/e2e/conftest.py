@@ -66,7 +66,8 @@ def platform(namespace, mailbox, tmp_path_factory):
            # admins) for longer than the default 10-minute token; refresh has
            # its own tests.
            "ACCESS_TOKEN_SECONDS": "3600",
-           "BADGES_KEY_PASSPHRASE": secrets.token_urlsafe(32)}
+           "BADGES_KEY_PASSPHRASE": secrets.token_urlsafe(32),
+           "IDENTITY_KEY_PASSPHRASE": secrets.token_urlsafe(32)}
     metrics = {name: free_port() for name, _, _ in launcher.PROCESSES}
     gateway_url = f"http://127.0.0.1:{port}"
     launcher.start(env, run_dir, metrics)

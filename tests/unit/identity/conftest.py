@@ -19,6 +19,7 @@ from services.identity.storage import IdentityStore
 
 ISSUER = "https://col.example"
 PASSWORD = "correct horse battery staple"
+KEY_PASSPHRASE = "identity key passphrase for tests"
 CITIES = {
     slug: {"slug": slug, "name": slug.title(), "time_zone": "America/Chicago",
            "default_locale": locale, "locales": ["en", "es"],
@@ -38,7 +39,7 @@ class Identity:
         self.store.ensure_indexes()
         for city in CITIES.values():
             self.store.cities.add(city)
-        keyring = KeyRing(self.database["signing_keys"], access_seconds)
+        keyring = KeyRing(self.database["signing_keys"], access_seconds, KEY_PASSPHRASE)
         self.signer = SimpleNamespace(
             settings=TokenSettings(access_seconds, refresh_seconds), keyring=keyring,
             access=AccessTokens(keyring, ISSUER, access_seconds))

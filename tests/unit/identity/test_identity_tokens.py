@@ -11,7 +11,9 @@ from joserfc.jwk import OctKey, OKPKey
 from cities_common.errors import Unauthenticated
 from services.identity import signing, tokens
 from services.identity.providers import TokenSettings
+from cities_common.keycrypt import ENCRYPTION, KeyConfigurationError
 from services.identity.signing import AUDIENCE, AccessTokens, KeyRing
+from tests.unit.identity.conftest import KEY_PASSPHRASE as PASSPHRASE
 
 ISSUER = "https://col.example"
 # joserfc 1.8 warns that RFC 9864 deprecates the name "EdDSA"; the service keeps it.
@@ -19,7 +21,8 @@ ISSUER = "https://col.example"
 
 @pytest.fixture
 def keyring():
-    return KeyRing(mongomock.MongoClient()["col_identity"]["signing_keys"], 600)
+    return KeyRing(mongomock.MongoClient()["col_identity"]["signing_keys"], 600,
+                   PASSPHRASE)
 
 
 @pytest.fixture
@@ -123,7 +126,7 @@ def test_token_with_other_algorithm_is_rejected(keyring, access):
 
 def test_first_key_is_generated_once(keyring):
     first = keyring.active()
-    again = KeyRing(keyring.collection, 600).active()
+    again = KeyRing(keyring.collection, 600, PASSPHRASE).active()
     assert first.generation == 1
     assert again.kid == first.kid
 
@@ -148,7 +151,7 @@ def test_superseded_key_retires_after_token_lifetime(keyring):
 
 
 def test_other_process_rotation_is_found_by_kid(keyring):
-    other = KeyRing(keyring.collection, 600)
+    other = KeyRing(keyring.collection, 600, PASSPHRASE)
     other_access = AccessTokens(other, ISSUER, 600)
     keyring.active()
     other.rotate()
@@ -220,3 +223,33 @@ def test_token_settings_empty_values_keep_defaults():
 def test_token_settings_reject_invalid_seconds(value):
     with pytest.raises(ValueError, match="ACCESS_TOKEN_SECONDS"):
         TokenSettings.from_config({"ACCESS_TOKEN_SECONDS": value})
+
+
+def test_signing_keys_encrypted_at_rest(keyring):
+    keyring.active()
+    document = keyring.collection.find_one({"_id": 1})
+    assert document["encryption"] == ENCRYPTION
+    assert document["private_pem"].startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+
+
+def test_plain_key_encrypted_on_load(keyring):
+    key = OKPKey.generate_key("Ed25519", private=True)
+    keyring.collection.insert_one({"_id": 1, "kid": "idn-1-plain",
+                                   "private_pem": key.as_pem(private=True).decode(),
+                                   "created_at": tokens.utc_now()})
+    assert keyring.active().key.thumbprint() == key.thumbprint()
+    document = keyring.collection.find_one({"_id": 1})
+    assert document["encryption"] == ENCRYPTION
+    assert KeyRing(keyring.collection, 600, PASSPHRASE).active().kid == "idn-1-plain"
+
+
+def test_wrong_passphrase_names_setting(keyring):
+    keyring.active()
+    with pytest.raises(KeyConfigurationError, match="IDENTITY_KEY_PASSPHRASE"):
+        KeyRing(keyring.collection, 600, "another passphrase, long enough").active()
+
+
+@pytest.mark.parametrize("passphrase", [None, "", "short"])
+def test_missing_or_short_passphrase_refused(passphrase):
+    with pytest.raises(KeyConfigurationError, match="IDENTITY_KEY_PASSPHRASE"):
+        KeyRing(mongomock.MongoClient()["col_identity"]["signing_keys"], 600, passphrase)
