@@ -13,6 +13,7 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 
+import eventlet
 from nameko.timer import timer
 from prometheus_client import Counter
 
@@ -26,6 +27,8 @@ SWEEP_SECONDS = 30
 # A worker dispatches its events right after the lock; give it this long first.
 GRACE_SECONDS = 30
 BATCH = 500
+# Registrations cleared per turn of an opportunity's lock.
+CLEAR_PER_TURN = 10
 
 SWEPT = Counter(
     "col_registration_events_recovered_total",
@@ -56,32 +59,47 @@ class AnnouncementSweep:
         return dispatched
 
     def _sweep(self, city: str, opportunity_id: str, registration_ids: list) -> int:
+        """Dispatch the unrecorded events of one opportunity's registrations, then
+        clear their marks a few registrations per turn of the lock.
+
+        Reading and dispatching happen without the lock. Clearing needs it, and
+        short turns keep registrations that wait for the lock within their
+        deadline during a burst.
+        """
         cutoff = iso(utc_now() - timedelta(seconds=GRACE_SECONDS))
-        dispatched, cleared = 0, []
-        with self.store.places.opportunity(city, opportunity_id) as places:
-            for registration_id in registration_ids:
-                registration = places.get(registration_id)
-                pending = (registration or {}).get("unannounced") or {}
-                if registration is None or \
-                        any(item["at"] > cutoff for item in pending.values()):
+        due = {}
+        for registration in self.store.places.find_registrations(city, registration_ids):
+            pending = registration.get("unannounced") or {}
+            if all(item["at"] <= cutoff for item in pending.values()):
+                due[registration["id"]] = pending
+        event_ids = [event_id for pending in due.values() for event_id in pending]
+        recorded = {document["_id"] for document in self.store.places.announced.find(
+            {"_id": {"$in": event_ids}}, {"_id": 1})}
+        dispatched = 0
+        for pending in due.values():
+            for event_id, item in sorted(pending.items(), key=lambda entry: entry[1]["at"]):
+                if event_id in recorded:
                     continue
-                recorded = {document["_id"] for document in
-                            self.store.places.announced.find(
-                                {"_id": {"$in": list(pending)}}, {"_id": 1})}
-                for event_id, item in sorted(pending.items(),
-                                             key=lambda entry: entry[1]["at"]):
-                    if event_id in recorded:
-                        continue
-                    self.publish(item["event_type"], city,
-                                 {**item["data"], **self._contact(city, item)},
-                                 event_id=event_id)
-                    SWEPT.labels(item["event_type"]).inc()
-                    dispatched += 1
-                    logger.warning("dispatched %s %s, which the worker that made the "
-                                   "change did not record", item["event_type"],
-                                   event_id)
-                places.clear_announcements(registration)
-                cleared.extend(pending)
+                self.publish(item["event_type"], city,
+                             {**item["data"], **self._contact(city, item)},
+                             event_id=event_id)
+                recorded.add(event_id)
+                SWEPT.labels(item["event_type"]).inc()
+                dispatched += 1
+                logger.warning("dispatched %s %s, which the worker that made the "
+                               "change did not record", item["event_type"], event_id)
+        cleared = []
+        identifiers = list(due)
+        for start in range(0, len(identifiers), CLEAR_PER_TURN):
+            with self.store.places.opportunity(city, opportunity_id) as places:
+                for registration in places.get_many(
+                        identifiers[start:start + CLEAR_PER_TURN]):
+                    pending = registration.get("unannounced") or {}
+                    # An event added since the read above waits for the next sweep.
+                    if set(pending) <= recorded:
+                        places.clear_announcements(registration)
+                        cleared.extend(pending)
+            eventlet.sleep(0)
         self.store.places.announced.delete_many({"_id": {"$in": cleared}})
         return dispatched
 

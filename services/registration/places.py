@@ -57,6 +57,11 @@ class PlaceLedger:
             except BulkWriteError:
                 pass  # recorded before: a retry of the same dispatch
 
+    def find_registrations(self, city: str, registration_ids: list[str]) -> list[dict]:
+        """Return the registrations with these ids, in one query."""
+        return [_public(document) for document in self.registrations.find(
+            {"_id": {"$in": list(registration_ids)}, "city": city})]
+
     def pending_announcements(self, limit: int) -> list[dict]:
         """Return registrations whose events may not have been dispatched."""
         return [_public(document) for document in self.registrations.find(
@@ -233,6 +238,10 @@ class Places:
         return [_public(document) for document in self.ledger.registrations.find(
             {"city": self.city, "opportunity_id": self.opportunity_id,
              "status": {"$in": [CONFIRMED, WAITLISTED]}}, sort=[("sequence", 1)])]
+
+    def get_many(self, registration_ids: list[str]) -> list[dict]:
+        """Return the registrations with these ids, in one query."""
+        return self.ledger.find_registrations(self.city, registration_ids)
 
     def clear_announcements(self, registration: dict) -> dict:
         """Remove the dispatched events kept in the registration document."""
