@@ -237,7 +237,7 @@ SCHEMAS = {
     # identity
     "sign_up": (identity.SignupSchema, None),
     "request_password_reset": (identity.PasswordResetRequestSchema, None),
-    "verify_email": (TokenSchema, None),
+    "verify_email": (identity.VerifyEmailSchema, None),
     "set_password": (identity.SetPasswordSchema, None),
     "issue_token": (TokenRequestSchema, None),
     "logout": (LogoutSchema, None),

@@ -49,8 +49,10 @@ class IdentityRoutes:
 
     @route("POST", f"{AUTH}/email-verification", access=PUBLIC)
     def verify_email(self, request):
-        """Confirm the address with the token from the verification e-mail."""
-        return self.identity_rpc.verify_email(text_field(json_body(request), "token"))
+        """Confirm the address with the e-mailed token and the sign-up's password."""
+        body = json_body(request)
+        return self.identity_rpc.verify_email(text_field(body, "token"),
+                                              text_field(body, "password"))
 
     @route("POST", f"{AUTH}/password", access=PUBLIC)
     def set_password(self, request):

@@ -6,6 +6,13 @@ either way. For an existing address it sends nothing, with one exception: a
 sign-up that was never verified and whose link has expired is replaced by the
 new one, so an address is never stuck behind a lost e-mail.
 
+Verifying the address takes the verification link's token and the password
+chosen at sign-up. A link proves the mailbox and the password proves the
+sign-up, so someone who signs up with another person's address can never have
+that person switch on a password they did not choose. A repeated sign-up of an
+address nobody verified yet replaces the pending password and sends a new link
+(at most one every two minutes), so the owner can always sign up over a squatter.
+
 A forgotten password is reset through a link sent to the address. The link
 proves that its reader owns the mailbox, so it also activates a sign-up nobody
 verified: whoever signed up with someone else's address loses the account to the
@@ -24,7 +31,7 @@ from cities_common.errors import (
 from cities_common.rpc import rpc
 from services.identity import schemas
 from services.identity.exceptions import EXPECTED
-from services.identity.passwords import hash_password
+from services.identity.passwords import hash_password, verify_password
 from services.identity.providers import (
     RESET_INTERVAL, RESET_LIFETIME, SETUP_LIFETIME, VERIFICATION_LIFETIME,
 )
@@ -61,6 +68,9 @@ class AccountEntrypoints:
                 and accounts.delete_stale_pending(existing["_id"]):
             logger.info("replaced expired sign-up %s", existing["_id"])
             existing = None
+        if existing is not None and existing["status"] == PENDING:
+            self._repeat_signup(city, existing, password_hash)
+            return {"status": "verification_sent"}
         if existing is not None:
             logger.info("sign-up for existing account %s: nothing sent",
                         existing["_id"])
@@ -76,9 +86,31 @@ class AccountEntrypoints:
         logger.info("account %s signed up", account["_id"])
         return {"status": "verification_sent"}
 
-    @rpc(expected_exceptions=EXPECTED, sensitive_arguments=("token",))
-    def verify_email(self, token):
-        """Mark the token's account verified; raise ``InvalidInput`` on ``token``."""
+    @rpc(expected_exceptions=EXPECTED, sensitive_arguments=("token", "password"))
+    def verify_email(self, token, password=None):
+        """Mark the token's account verified when ``password`` is the sign-up's.
+
+        Raises ``InvalidInput`` on ``token`` (unknown, used or expired) or on
+        ``password`` (missing, or not the pending sign-up's); a wrong password
+        leaves the token usable.
+        """
+        account_id, problem = self.store.accounts.peek_token(VERIFY_EMAIL, token) \
+            if isinstance(token, str) and token else (None, "is missing")
+        account = self.store.accounts.get(account_id) if account_id else None
+        if account is None:
+            raise InvalidInput({"token": [f"{problem or 'is unknown'}: ask for a new "
+                                          "e-mail"]}, "invalid token")
+        if not isinstance(password, str) or not password:
+            raise InvalidInput({"password": ["is required: send the password chosen "
+                                              "at sign-up"]}, "invalid verification")
+        if not account.get("password_hash") or \
+                not verify_password(account["password_hash"], password):
+            logger.info("verification of account %s with another password",
+                        account["_id"])
+            raise InvalidInput({"password": [
+                "is not the password this sign-up chose. If you did not sign up, "
+                "ignore the e-mail; otherwise sign up again with your password, or "
+                "ask for a password reset"]}, "invalid verification")
         account = self._account_for_token(VERIFY_EMAIL, token, "token")
         changes = {"email_verified": True}
         if account["status"] == PENDING:
@@ -214,6 +246,19 @@ class AccountEntrypoints:
         record = self.store.cities.get(city) or {}
         locale = record.get("default_locale")
         return locale if locale in schemas.LOCALES else "en"
+
+    def _repeat_signup(self, city: str, account: dict, password_hash: str) -> None:
+        """Give a pending sign-up the new password, and send a new link unless one
+        went out within ``RESET_INTERVAL``."""
+        self.store.accounts.update(account["_id"], {"password_hash": password_hash})
+        if self.store.accounts.token_sent_since(account["_id"], VERIFY_EMAIL,
+                                                RESET_INTERVAL):
+            logger.info("repeated sign-up %s: password replaced, recent link kept",
+                        account["_id"])
+            return
+        self._send_token(city, account, VERIFY_EMAIL)
+        logger.info("repeated sign-up %s: password replaced, new link sent",
+                    account["_id"])
 
     def _send_token(self, city: str, account: dict, kind: str, lifetime=None,
                     event_type=None) -> str:

@@ -68,6 +68,12 @@ class SignupSchema(Schema):
                            validate=validate.OneOf(LOCALES))
 
 
+class VerifyEmailSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=20, max=200))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024),
+                             metadata={"description": "The password chosen at sign-up"})
+
+
 class PasswordResetRequestSchema(Schema):
     email = Email(required=True, validate=validate.Length(max=254))
 

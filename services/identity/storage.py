@@ -89,6 +89,16 @@ class AccountStore:
                                 "kind": kind, "created_at": now,
                                 "expires_at": now + lifetime})
 
+    def peek_token(self, kind: str, token: str) -> tuple[str | None, str]:
+        """Return (account id, "") for a live token without using it, or (None,
+        the reason it cannot be used)."""
+        document = self.tokens.find_one({"_id": token_hash(token)})
+        if document is None or document["kind"] != kind:
+            return None, "is unknown or was already used"
+        if document["expires_at"] <= utc_now():
+            return None, "has expired"
+        return document["account_id"], ""
+
     def use_token(self, kind: str, token: str) -> tuple[str | None, str]:
         """Consume a token; return (account id, "") or (None, the reason it failed).
 

@@ -117,7 +117,8 @@ class Accounts:
         assert response.status_code == 202, response.text
         token = self.mailed_token(email)
         verified = requests.post(f"{self.url}/v1/auth/email-verification",
-                                 json={"token": token}, timeout=30)
+                                 json={"token": token, "password": password},
+                                 timeout=30)
         assert verified.status_code == 200, verified.text
         return self.sign_in(email, password)
 

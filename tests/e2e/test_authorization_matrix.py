@@ -72,8 +72,8 @@ ROWS = [
     Row("GET", "/v1/auth/keys", EVERYONE, cross_city=False),
     Row("POST", "/v1/auth/token", EVERYONE, lambda w: {
         "email": w.emails["stranger"], "password": PASSWORD}, cross_city=False),
-    Row("POST", "/v1/auth/email-verification", EVERYONE, {"token": "x" * 43},
-        cross_city=False),
+    Row("POST", "/v1/auth/email-verification", EVERYONE,
+        {"token": "x" * 43, "password": PASSWORD}, cross_city=False),
     Row("POST", "/v1/auth/password", EVERYONE,
         {"token": "x" * 43, "password": PASSWORD}, cross_city=False),
     Row("POST", C + "/accounts", EVERYONE, lambda w: {

@@ -77,7 +77,7 @@ def signed_in(platform, identity, email=None) -> dict:
     email = email or new_email()
     identity.signup({"email": email, "password": PASSWORD})
     _, token = mailed_link(platform, email, "/verify-email")
-    identity.verify_email(token)
+    identity.verify_email(token, PASSWORD)
     return identity.login(email, PASSWORD)
 
 
@@ -93,11 +93,11 @@ def test_signup_verify_login_refresh_logout(platform, identity):
     [message] = [item for item in platform["mailbox"].messages() if item["To"] == email]
     assert message["Subject"].startswith("Confirma tu correo")
     assert message["List-Unsubscribe"] is None
-    account = identity.verify_email(token)
+    account = identity.verify_email(token, PASSWORD)
     assert account["email"] == email
     assert account["email_verified"] is True
     with pytest.raises(InvalidInput) as reused:
-        identity.verify_email(token)
+        identity.verify_email(token, PASSWORD)
     assert "token" in reused.value.errors
 
     pair = identity.login(email, PASSWORD)
@@ -260,7 +260,7 @@ def test_logs_contain_no_email_or_token(platform, identity):
     email = new_email()
     identity.signup({"email": email, "password": PASSWORD})
     _, token = mailed_link(platform, email, "/verify-email")
-    identity.verify_email(token)
+    identity.verify_email(token, PASSWORD)
     for name in ("identity", "notifications"):
         log = (platform["run_dir"] / f"{name}.log").read_text(errors="replace")
         assert email not in log, name

@@ -69,7 +69,7 @@ class Identity:
         """Sign up and verify ``email``; return the public account."""
         self.signup(email, password)
         token = self.sent(events.ACCOUNT_VERIFICATION_REQUESTED)[-1]["token"]
-        return self.service.verify_email(token)
+        return self.service.verify_email(token, password)
 
     def login(self, email="ada@example.org", password=PASSWORD) -> dict:
         return self.service.login(email, password)

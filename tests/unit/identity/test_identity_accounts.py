@@ -88,7 +88,8 @@ def test_signup_replaces_expired_unverified_signup(identity):
     identity.signup(password="second password here")
     assert len(identity.sent(events.ACCOUNT_VERIFICATION_REQUESTED)) == 2
     identity.service.verify_email(
-        identity.sent(events.ACCOUNT_VERIFICATION_REQUESTED)[-1]["token"])
+        identity.sent(events.ACCOUNT_VERIFICATION_REQUESTED)[-1]["token"],
+        "second password here")
     assert identity.login(password="second password here")["token_type"] == "Bearer"
 
 
@@ -109,9 +110,9 @@ def test_verify_email_rejects_unknown_token(identity, token):
 def test_verify_email_token_is_single_use(identity):
     identity.signup()
     token = identity.sent(events.ACCOUNT_VERIFICATION_REQUESTED)[0]["token"]
-    identity.service.verify_email(token)
+    identity.service.verify_email(token, PASSWORD)
     with pytest.raises(InvalidInput) as caught:
-        identity.service.verify_email(token)
+        identity.service.verify_email(token, PASSWORD)
     assert "token" in caught.value.errors
 
 
@@ -346,3 +347,37 @@ def test_stored_tokens_are_hashes(identity):
     token = identity.sent(events.ACCOUNT_VERIFICATION_REQUESTED)[0]["token"]
     stored = identity.store.accounts.tokens.find_one({"kind": VERIFY_EMAIL})
     assert stored["_id"] == token_hash(token)
+
+
+def test_verification_needs_the_signup_password(identity):
+    identity.signup(password="squatter password 1")
+    token = identity.sent(events.ACCOUNT_VERIFICATION_REQUESTED)[0]["token"]
+    for password in (None, "", "the owner's own password"):
+        with pytest.raises(InvalidInput) as caught:
+            identity.service.verify_email(token, password)
+        assert "password" in caught.value.errors
+    # A wrong password leaves the link usable.
+    assert identity.service.verify_email(token, "squatter password 1")["email_verified"]
+
+
+def test_owner_signs_up_over_a_squatter(identity):
+    identity.signup(password="squatter password 1")
+    squatter_link = identity.sent(events.ACCOUNT_VERIFICATION_REQUESTED)[0]["token"]
+    identity.store.accounts.tokens.update_many(
+        {}, {"$set": {"created_at": utc_now() - timedelta(minutes=5)}})
+    identity.signup(password=PASSWORD)
+    links = identity.sent(events.ACCOUNT_VERIFICATION_REQUESTED)
+    assert len(links) == 2
+    with pytest.raises(InvalidInput) as caught:
+        identity.service.verify_email(squatter_link, "squatter password 1")
+    assert "password" in caught.value.errors
+    identity.service.verify_email(links[-1]["token"], PASSWORD)
+    with pytest.raises(Unauthenticated):
+        identity.login(password="squatter password 1")
+    assert identity.login()["token_type"] == "Bearer"
+
+
+def test_repeated_signups_send_one_link_per_interval(identity):
+    for _ in range(3):
+        identity.signup()
+    assert len(identity.sent(events.ACCOUNT_VERIFICATION_REQUESTED)) == 1
