@@ -162,6 +162,9 @@ def render(kind: str, language: str, variables: dict) -> tuple[str, str]:
         language = DEFAULT_LANGUAGE
     template = TEMPLATES[(kind, language)]
     footer = (TRANSACTIONAL_FOOTER if kind in TRANSACTIONAL else FOOTER)[language]
-    subject = template.subject.substitute(variables)
+    # A value with a line break (an opportunity title typed with one) would make
+    # the Subject header invalid and the message unsendable, so every run of
+    # white space in the subject becomes one space.
+    subject = " ".join(template.subject.substitute(variables).split())
     body = template.body.substitute(variables) + Template(footer).substitute(variables)
     return subject, body

@@ -82,7 +82,9 @@ def registrable(platform, city, point):
 def test_cities_lists_four_seed_cities(platform):
     response = get(platform, "/v1/cities")
     assert response.status_code == 200
-    assert [city["slug"] for city in response.json()["cities"]] == CITIES
+    slugs = [city["slug"] for city in response.json()["cities"]]
+    # Other test files onboard cities of their own in the same platform.
+    assert [slug for slug in slugs if slug in CITIES] == CITIES
 
 
 def test_import_reports_rejected_rows_with_reasons(platform):

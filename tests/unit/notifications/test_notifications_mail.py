@@ -133,3 +133,13 @@ def test_postman_retries_when_server_down(mail, smtp):
     message = mail.outbox.find_one()
     assert message["attempts"] == 1
     assert "SMTP connection failed" in message["last_error"]
+
+
+def test_subject_line_breaks_become_spaces():
+    subject, _ = render("registration_confirmed", "en", {
+        "opportunity_title": "Inj\r\nBcc: someone@example.org\r\nX-Evil: 1",
+        "registration_id": "reg-1", "city_name": "Chicago",
+        "unsubscribe_url": "https://col.example/u"})
+    assert "\r" not in subject
+    assert "\n" not in subject
+    assert subject == "Your place in Inj Bcc: someone@example.org X-Evil: 1 is confirmed"
