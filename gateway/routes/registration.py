@@ -253,8 +253,11 @@ class RegistrationRoutes:
         if request.content_length and request.content_length > MAX_BODY_BYTES:
             raise PayloadTooLarge(MAX_BODY_BYTES)
         token = request.form.get("token", "").strip()
-        decision = request.form.get("decision")
-        if not token or decision not in ("grant", "decline"):
+        decisions = request.form.getlist("decision")
+        decision = decisions[0] if len(decisions) == 1 else None
+        # Two decisions in one form (grant and decline) are no answer at all.
+        if not token or len(request.form.getlist("token")) > 1 \
+                or decision not in ("grant", "decline"):
             return consent_page(city_name, "invalid")
         try:
             answer = self.registration_rpc.answer_guardian_consent(

@@ -201,6 +201,11 @@ def _guardian(youth: dict, guardian_id: str) -> dict:
 def _reject_token(record: dict):
     """Raise ``Rejected`` with the reason an existing token cannot be used."""
     details = {"consent_request_id": record["id"], "request_status": record["status"]}
+    if record["status"] == "pending" and record["expires_at"] > utc_now():
+        # Another answer claimed the token a moment ago and has not yet marked
+        # the request answered.
+        raise Rejected("consent_token_used",
+                       "this consent link was just used by another answer", details)
     if record["status"] == "pending":
         raise Rejected("consent_token_expired",
                        f"this consent link expired at {iso(record['expires_at'])}; "

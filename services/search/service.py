@@ -14,7 +14,7 @@ from cities_common.metrics import Metrics
 from cities_common.rpc import rpc
 from cities_common.storage import ElasticsearchClient
 from cities_common.tenancy import Tenancy
-from services.search.cursors import CursorKeys
+from services.search.cursors import CursorKeys, query_key
 from services.search.schemas import (
     CURSOR_ERROR, AutocompleteRequestSchema, RelatedRequestSchema, SearchRequestSchema,
     SiteSearchRequestSchema,
@@ -96,13 +96,16 @@ class SearchService:
         """
         city = self.tenant.city
         request = self._load(SearchRequestSchema, query)
-        if request.get("cursor") and not self.cursors.verify(city, request["cursor"]):
-            raise InvalidInput({"cursor": [f"{CURSOR_ERROR} in {city}; repeat the "
-                                           "search without a cursor"]}, "invalid search")
+        key = query_key(query)
+        if request.get("cursor") and not self.cursors.verify(city, key,
+                                                             request["cursor"]):
+            raise InvalidInput({"cursor": [f"{CURSOR_ERROR} with these parameters in "
+                                           f"{city}; repeat the search without a "
+                                           "cursor"]}, "invalid search")
         today = self._today(city) if request["registration_open"] else date.today()
         result = self.index.search(city, request, today)
         if result["next_cursor"]:
-            result["next_cursor"] = self.cursors.sign(city, result["next_cursor"])
+            result["next_cursor"] = self.cursors.sign(city, key, result["next_cursor"])
         return result
 
     @rpc

@@ -256,6 +256,11 @@ def test_cursor_rejected_elsewhere_or_edited(platform):
                                 params={**query, "cursor": value}, timeout=15)
         assert response.status_code == 400, (city, response.text)
         assert "cursor" in response.json()["errors"]
+    other_query = requests.get(f"{url}/v1/cities/dallas/opportunities",
+                               params={**query, "q": "robotics", "cursor": cursor},
+                               timeout=15)
+    assert other_query.status_code == 400, other_query.text
+    assert "cursor" in other_query.json()["errors"]
 
 
 def test_rebuild_staging_receives_events(platform, store, catalog_events):

@@ -1,8 +1,14 @@
 """The HTML page behind a guardian's consent link."""
 
+from types import SimpleNamespace
+from unittest.mock import Mock
+
 import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from gateway.consent_page import OUTCOMES, consent_page
+from gateway.routes.registration import RegistrationRoutes
 
 
 def test_consent_page_has_form_without_script():
@@ -40,3 +46,16 @@ def test_consent_page_outcomes(outcome, status, form):
     assert response.status_code == status
     assert ("<form" in html) is form
     assert (OUTCOMES.get(outcome) or OUTCOMES["rejected"])[1] in html
+
+
+def test_form_with_two_decisions_is_invalid():
+    routes = SimpleNamespace(catalog_rpc=Mock(), registration_rpc=Mock())
+    routes.catalog_rpc.get_city.return_value = {"name": "Dallas"}
+    form = "token=abcdefghijklmnopqrstuvwxyz&decision=grant&decision=decline"
+    request = Request(EnvironBuilder(
+        method="POST", data=form,
+        content_type="application/x-www-form-urlencoded").get_environ())
+    handler = RegistrationRoutes.answer_consent_page.__wrapped__
+    response = handler(routes, request, "dallas")
+    assert response.status_code == 400
+    routes.registration_rpc.answer_guardian_consent.assert_not_called()

@@ -231,6 +231,18 @@ def test_consent_token_works_once(platform):
     assert caught.value.reason == "consent_token_used"
 
 
+def test_consent_answer_losing_a_race_is_used(platform):
+    youth = platform.service.create_youth(CHILD)
+    token = consent_token(platform, youth)
+    # The other answer has claimed the token but not yet marked the request.
+    request = platform.database["consent_requests"].find_one()
+    platform.database["consent_answers"].insert_one(
+        {"_id": request["token_hash"], "city": "chicago", "decision": "grant"})
+    with pytest.raises(Rejected) as caught:
+        platform.service.answer_guardian_consent(token, {"decision": "decline"})
+    assert caught.value.reason == "consent_token_used"
+
+
 def test_consent_token_expires(platform):
     youth = platform.service.create_youth(CHILD)
     token = consent_token(platform, youth)
