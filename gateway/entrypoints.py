@@ -31,7 +31,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_ENVIRON = "gateway.request_id"
 # Connections the kernel queues for the gateway before it accepts them.
 LISTEN_BACKLOG = 2048
-# Longest request line (method, URL and version) the gateway reads, in bytes.
+# Maximum request line (method, URL and version) the gateway reads, in bytes.
 MAX_REQUEST_LINE = 64 * 1024
 
 
@@ -145,10 +145,10 @@ class ProblemWebServer(WebServer):
             self._gt = self.container.spawn_managed_thread(self.run)
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):
-        # eventlet answers a request line over 8 KiB itself with a bare 414. A
+        # eventlet rejects a request line over 8 KiB itself with a bare 414. A
         # long query (a cursor near its 1,200-character cap, percent-encoded)
         # can pass that, so the limit is raised and the gateway's own validation
-        # answers with a 400 that names the parameter.
+        # returns a 400 that names the parameter.
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol,
                            debug=debug, log=logging.getLogger("nameko.web.server"),
                            url_length_limit=MAX_REQUEST_LINE)

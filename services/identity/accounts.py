@@ -10,12 +10,12 @@ Verifying the address takes the verification link's token and the password
 chosen at sign-up. A link proves the mailbox and the password proves the
 sign-up, so someone who signs up with another person's address can never have
 that person switch on a password they did not choose. A repeated sign-up of an
-address nobody verified yet replaces the pending password and sends a new link
+address not yet verified replaces the pending password and sends a new link
 (at most one every two minutes), so the owner can always sign up over a squatter.
 
 A forgotten password is reset through a link sent to the address. The link
-proves that its reader owns the mailbox, so it also activates a sign-up nobody
-verified: whoever signed up with someone else's address loses the account to the
+proves that its reader owns the mailbox, so it also activates an unverified
+sign-up: whoever signed up with someone else's address loses the account to the
 address's owner as soon as the owner asks for a reset. Asking for a reset also
 reveals nothing about whether the address has an account.
 """
@@ -144,7 +144,7 @@ class AccountEntrypoints:
         """E-mail a link that sets a new password, valid for an hour.
 
         Returns ``{"status": "reset_sent"}`` whether or not the address has an
-        account, so the answer reveals nothing. Sends nothing for an unknown or
+        account, so the reply reveals nothing. Sends nothing for an unknown or
         disabled account, nor when a reset link went to the address within
         ``RESET_INTERVAL``. The link's token works with ``set_password``, which
         also verifies the address, activates the account and ends its sessions.

@@ -4,8 +4,8 @@ A change of seats writes its event into the registration document (see
 ``places``). The worker that made the change dispatches it and records the event
 id in ``announced_events``. Every ``SWEEP_SECONDS`` each registration process
 takes the registrations still marked ``announce_pending`` whose events are older
-than ``GRACE_SECONDS``, and under their opportunity's lock dispatches every event
-nobody recorded, then clears the marks. An event is thus dispatched at least
+than ``GRACE_SECONDS``, dispatches every event whose id was not recorded, and
+then clears the marks under their opportunity's lock, a few per turn. An event is thus dispatched at least
 once; consumers drop a second copy by its event id.
 """
 
