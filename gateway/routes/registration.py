@@ -255,7 +255,7 @@ class RegistrationRoutes:
         token = request.form.get("token", "").strip()
         decisions = request.form.getlist("decision")
         decision = decisions[0] if len(decisions) == 1 else None
-        # Two decisions in one form (grant and decline) are no answer at all.
+        # A form with two decisions (grant and decline) is invalid.
         if not token or len(request.form.getlist("token")) > 1 \
                 or decision not in ("grant", "decline"):
             return consent_page(city_name, "invalid")

@@ -214,7 +214,7 @@ class RevokeRequestSchema(Schema):
 
 
 class RotateKeysRequestSchema(Schema):
-    """Which key algorithms an operator rotates; both when ``algorithms`` is absent."""
+    """The key algorithms an operator rotates. Without ``algorithms``, both rotate."""
 
     algorithms = fields.List(
         fields.String(validate=validate.OneOf(SIGNING_ALGORITHMS)),

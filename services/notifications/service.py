@@ -129,7 +129,7 @@ class NotificationsService(DeadLetterEntrypoints):
     @durable_event_handler("registration", events.REGISTRATION_CANCELLED)
     @consumes(events.REGISTRATION_CANCELLED)
     def handle_registration_cancelled(self, event):
-        """Queue ``registration.cancelled``; ``youth_erased`` forgets the contact."""
+        """Queue ``registration.cancelled``; the ``youth_erased`` handler erases contacts."""
         self._fan_out(event, "registration")
 
     @durable_event_handler("registration", events.YOUTH_ERASED)

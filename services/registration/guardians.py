@@ -202,8 +202,8 @@ def _reject_token(record: dict):
     """Raise ``Rejected`` with the reason an existing token cannot be used."""
     details = {"consent_request_id": record["id"], "request_status": record["status"]}
     if record["status"] == "pending" and record["expires_at"] > utc_now():
-        # Another answer claimed the token a moment ago and has not yet marked
-        # the request answered.
+        # A concurrent request claimed the token a moment ago and has not yet
+        # marked the consent request answered.
         raise Rejected("consent_token_used",
                        "this consent link was just used by another answer", details)
     if record["status"] == "pending":

@@ -15,8 +15,9 @@ same update as the change: ``unannounced`` maps the event id to the event, and
 ``announce_pending`` is true. FerretDB 1.x has no transactions, so this is how an
 event survives a process that dies between the change and the dispatch. The
 worker that made the change dispatches the event after the lock and records the
-event id in ``announced_events``; ``announcements.AnnouncementSweep`` later
-clears the document under the lock, dispatching any event that nobody recorded.
+event id in ``announced_events``. ``announcements.AnnouncementSweep`` later
+dispatches any event whose id was not recorded and clears the document under
+the lock.
 """
 
 from contextlib import contextmanager

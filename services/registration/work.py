@@ -109,18 +109,25 @@ class RegistrationWork:
             cancelled = places.release(current, reason, actor, now)
             promoted = [] if capacity is UNKNOWN else places.promote(capacity, now)
 
-        event_id = f"cancelled-{cancelled['id']}-{cancelled['sequence']}"
-        self.publish(events.REGISTRATION_CANCELLED, city, {
-            "registration_id": cancelled["id"], "youth_id": cancelled["youth_id"],
-            "opportunity_id": opportunity_id,
-            "previous_status": cancelled["previous_status"],
-            "reason": reason, "cancelled_at": cancelled["cancelled_at"],
-        }, event_id=event_id)
+        event_id = self._publish_cancelled(city, cancelled)
         self.store.places.mark_announced(city, [event_id], utc_now())
         logger.info("registration %s cancelled (%s, was %s)", cancelled["id"], reason,
                     cancelled["previous_status"])
         self._announce_promotions(city, promoted)
         return cancelled
+
+    def _publish_cancelled(self, city: str, registration: dict) -> str:
+        """Dispatch ``registration_cancelled`` for a released registration; return
+        its event id."""
+        event_id = f"cancelled-{registration['id']}-{registration['sequence']}"
+        self.publish(events.REGISTRATION_CANCELLED, city, {
+            "registration_id": registration["id"], "youth_id": registration["youth_id"],
+            "opportunity_id": registration["opportunity_id"],
+            "previous_status": registration["previous_status"],
+            "reason": registration["cancel_reason"],
+            "cancelled_at": registration["cancelled_at"],
+        }, event_id=event_id)
+        return event_id
 
     def _fill_freed_seats(self, city: str, opportunity_id: str) -> list[dict]:
         """Promote waitlisted registrations into seats the current capacity frees.
@@ -139,22 +146,13 @@ class RegistrationWork:
         return promoted
 
     def _cancel_all(self, city: str, opportunity_id: str, reason: str) -> list[dict]:
-        """Cancel every active registration of an opportunity, promoting nobody."""
+        """Cancel every active registration of an opportunity without promoting any."""
         now = utc_now()
         with self.store.places.opportunity(city, opportunity_id) as places:
             cancelled = [places.release(registration, reason, None, now)
                          for registration in places.active()]
-        announced = []
-        for registration in cancelled:
-            event_id = f"cancelled-{registration['id']}-{registration['sequence']}"
-            self.publish(events.REGISTRATION_CANCELLED, city, {
-                "registration_id": registration["id"],
-                "youth_id": registration["youth_id"],
-                "opportunity_id": opportunity_id,
-                "previous_status": registration["previous_status"],
-                "reason": reason, "cancelled_at": registration["cancelled_at"],
-            }, event_id=event_id)
-            announced.append(event_id)
+        announced = [self._publish_cancelled(city, registration)
+                     for registration in cancelled]
         self.store.places.mark_announced(city, announced, now)
         if cancelled:
             logger.info("cancelled %s registrations of %s (%s)", len(cancelled),

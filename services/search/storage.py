@@ -321,8 +321,8 @@ class SearchStore:
                 logger.debug("point in time expired; opening a new one on %s", alias)
         if len(body.get("search_after") or ()) == 2:
             # A search in a point in time sorts by ``_shard_doc`` last, ascending.
-            # A cursor from a first page has no value for it; the largest long
-            # places the cursor after the hit it names, since ids never tie.
+            # A cursor from a first page has no value for it. Ids never tie, so
+            # the largest long places the cursor after the hit it names.
             body = {**body, "search_after": [*body["search_after"], LAST_SHARD_DOC]}
         pit = self.reader.open_point_in_time(index=alias,
                                              keep_alive=PIT_KEEP_ALIVE)["id"]

@@ -1,5 +1,5 @@
 """Registration events survive a process that dies between a change of seats and
-the dispatch of its event: the sweep dispatches what nobody recorded, once."""
+the dispatch of its event: the sweep dispatches each unrecorded event once."""
 
 import pytest
 

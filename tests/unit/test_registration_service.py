@@ -234,7 +234,7 @@ def test_consent_token_works_once(platform):
 def test_consent_answer_losing_a_race_is_used(platform):
     youth = platform.service.create_youth(CHILD)
     token = consent_token(platform, youth)
-    # The other answer has claimed the token but not yet marked the request.
+    # A concurrent request claimed the token but has not yet marked the request.
     request = platform.database["consent_requests"].find_one()
     platform.database["consent_answers"].insert_one(
         {"_id": request["token_hash"], "city": "chicago", "decision": "grant"})
