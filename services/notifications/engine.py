@@ -79,12 +79,13 @@ def signing_secrets(subscription: dict, now: datetime) -> list[str]:
 
 
 def signed_headers(subscription: dict, delivery: dict, now: datetime) -> dict:
+    webhook_id = delivery.get("webhook_id", delivery["_id"])
     return {
         "content-type": "application/json",
-        "webhook-id": delivery["_id"],
+        "webhook-id": webhook_id,
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": signature_header(signing_secrets(subscription, now),
-                                              delivery["_id"], now, delivery["body"]),
+                                              webhook_id, now, delivery["body"]),
     }
 
 
@@ -264,7 +265,9 @@ class DeliveryEngine:
     def _attempt_record(outcome: Outcome, number: int) -> dict:
         delivery, result = outcome.delivery, outcome.result
         return {
-            "delivery_id": delivery["_id"], "city": delivery["city"],
+            "delivery_id": delivery["_id"],
+            "webhook_id": delivery.get("webhook_id", delivery["_id"]),
+            "city": delivery["city"],
             "partner": delivery["partner"],
             "subscription_id": delivery["subscription_id"],
             "event_id": delivery["event_id"], "attempt": number,

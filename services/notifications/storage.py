@@ -194,6 +194,7 @@ class NotificationStore:
             return 0
         documents = [{
             "_id": message_id(subscription["_id"], event_id),
+            "webhook_id": message_id(subscription["_id"], event_id),
             "city": subscription["city"], "partner": subscription["partner"],
             "subscription_id": subscription["_id"], "event_id": event_id,
             "type": webhook_type, "body": body, "attempts": 0, "created_at": now,
@@ -210,18 +211,23 @@ class NotificationStore:
     def requeue(self, subscription: dict, event: dict, now: datetime) -> str:
         """Send ``event`` to the endpoint again now, under its usual ``webhook-id``.
 
-        Returns ``queued`` for a new queue entry or ``rescheduled`` when the delivery
-        was still pending. Its retry window starts again from ``now``.
+        Each replay is a new queue entry with its own retry window, even when the
+        first delivery is still pending or in flight: changing that entry would race
+        with the attempt that finishes it, and FerretDB 1.x can lose one of two
+        concurrent writes to a document. Two entries for one event mean at most one
+        extra request, under the same ``webhook-id``, which receivers drop.
+        Returns ``queued``.
         """
         identifier = message_id(subscription["_id"], event["_id"])
-        result = self.queue.update_one(
-            {"_id": identifier},
-            {"$set": {"next_attempt_at": now, "window_started_at": now,
-                      "lease_token": None}})
-        if result.matched_count:
-            return "rescheduled"
-        self.enqueue(subscription, event["_id"], event["type"], event["body"], now)
-        self.dead_letters.delete_one({"_id": identifier})
+        self.queue.insert_one({
+            "_id": f"{identifier}.r{uuid.uuid4().hex[:12]}", "webhook_id": identifier,
+            "city": subscription["city"], "partner": subscription["partner"],
+            "subscription_id": subscription["_id"], "event_id": event["_id"],
+            "type": event["type"], "body": event["body"], "attempts": 0,
+            "created_at": now, "window_started_at": now, "next_attempt_at": now,
+            "lease_token": None})
+        self.dead_letters.delete_many(
+            {"$or": [{"_id": identifier}, {"webhook_id": identifier}]})
         return "queued"
 
     def due_candidates(self, now: datetime, limit: int, excluded) -> list[dict]:
@@ -258,8 +264,7 @@ class NotificationStore:
     def reschedule(self, retries: list[tuple[dict, datetime, str]]) -> None:
         """Set each ``(delivery, next_attempt_at, last_error)``'s next attempt."""
         # One update per delivery, because each has its own jittered time; a bulk
-        # write measured no faster on FerretDB 1.24. The lease token in the filter
-        # skips a delivery that a replay rescheduled during the attempt.
+        # write measured no faster on FerretDB 1.24.
         for delivery, next_at, last_error in retries:
             self.queue.update_one(
                 {"_id": delivery["_id"], "lease_token": delivery["lease_token"]},
@@ -281,6 +286,7 @@ class NotificationStore:
             record = {key: delivery[key] for key in (
                 "_id", "city", "partner", "subscription_id", "event_id", "type",
                 "created_at")}
+            record["webhook_id"] = delivery.get("webhook_id", delivery["_id"])
             record.update(status=status, finished_at=now, **details)
             history.append(record)
             if status == "dead":
@@ -288,8 +294,8 @@ class NotificationStore:
                              "reason": details.get("reason", "retries_exhausted")})
         self._insert_or_replace(self.deliveries, history)
         self._insert_or_replace(self.dead_letters, dead)
-        # Delete only entries still under the lease they were sent with: a replay
-        # during the attempt cleared the lease, and that entry must be sent again.
+        # Delete only entries still under the lease they were sent with: when a
+        # lease ran out and another process claimed the entry, that one finishes it.
         by_lease: dict[str | None, list[str]] = {}
         for delivery, _, _ in finished:
             by_lease.setdefault(delivery.get("lease_token"), []).append(delivery["_id"])

@@ -24,7 +24,7 @@ def subscription_view(document: dict, now: datetime, secret: str | None = None) 
 def delivery_view(document: dict) -> dict:
     view = public({key: value for key, value in document.items()
                    if key not in ("body", "lease_token", "window_started_at")})
-    view["webhook_id"] = view["id"]
+    view["webhook_id"] = view.get("webhook_id") or view["id"]
     return view
 
 

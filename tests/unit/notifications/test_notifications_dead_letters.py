@@ -87,7 +87,7 @@ def test_requeue_dead_letter_queues_it_again(store, database):
     assert answer["city"] == "chicago"
     assert store.dead_letters.count_documents({}) == 0
     [queued] = store.queued_for(subscription["_id"])
-    assert queued["_id"] == identifier
+    assert queued["webhook_id"] == identifier
     assert queued["attempts"] == 0
 
 

@@ -225,15 +225,16 @@ def test_replay_during_attempt_sends_again(store, sender, engine):
     engine.dispatch_once()
     engine.pool.waitall()
     event = {"_id": "e0", "type": "badge.issued", "body": '{"id":"e0"}'}
-    assert store.requeue(subscription, event, utcnow()) == "rescheduled"
+    assert store.requeue(subscription, event, utcnow()) == "queued"
     engine.flush()
     assert store.queue.count_documents({}) == 1
     run(engine)
     assert len(sender.calls) == 2
+    assert len({call["headers"]["webhook-id"] for call in sender.calls}) == 1
     assert store.queue.count_documents({}) == 0
 
 
-def test_replay_during_failed_attempt_keeps_new_time(store, sender, engine):
+def test_replay_during_failed_attempt_adds_a_fresh_entry(store, sender, engine):
     subscription = subscribe(store)
     sender.status[subscription["url"]] = 500
     queue_events(store, subscription, 1)
@@ -242,6 +243,8 @@ def test_replay_during_failed_attempt_keeps_new_time(store, sender, engine):
     event = {"_id": "e0", "type": "badge.issued", "body": '{"id":"e0"}'}
     store.requeue(subscription, event, utcnow())
     engine.flush()
-    queued = store.queue.find_one()
-    assert queued["lease_token"] is None
-    assert queued["attempts"] == 0
+    entries = {entry["attempts"]: entry for entry in store.queue.find()}
+    assert sorted(entries) == [0, 1]
+    assert entries[0]["lease_token"] is None
+    assert entries[0]["next_attempt_at"] <= entries[1]["next_attempt_at"]
+    assert entries[0]["webhook_id"] == entries[1]["webhook_id"]

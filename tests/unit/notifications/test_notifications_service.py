@@ -235,7 +235,8 @@ def test_replay_one_event_requeues_same_webhook_id(store, database):
     store.queue.delete_many({})
     result = service.replay("college", created["id"], {"event_id": "badge-issued-a1"})
     assert result["queued"] == 1
-    assert store.queue.find_one()["_id"] == message_id(created["id"], "badge-issued-a1")
+    assert store.queue.find_one()["webhook_id"] == message_id(created["id"],
+                                                              "badge-issued-a1")
 
 
 def test_replay_range_selects_matching_events(store, database):
