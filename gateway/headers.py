@@ -22,7 +22,7 @@ CREDENTIAL_HEADERS = ("Authorization", "X-Api-Key")
 
 CORS_ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "X-Api-Key",
                         "X-Organization-Id", "X-Request-Id")
-CORS_EXPOSED_HEADERS = ("Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
+CORS_EXPOSED_HEADERS = ("ETag", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
                         "RateLimit-Reset", "X-Request-Id")
 # Seconds a browser may cache a preflight response.
 CORS_MAX_AGE = 600

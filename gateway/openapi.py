@@ -364,9 +364,9 @@ MEDIA = {
 }
 
 # Request headers a handler reads, beyond the credentials.
-HEADERS = {
-    "update_opportunity": [{
-        "name": "If-Match", "in": "header", "required": False,
-        "description": "The version you edited; a newer stored version answers 409",
-        "schema": {"type": "string", "pattern": r'^"?[0-9]+"?$'}}],
-}
+IF_MATCH = [{
+    "name": "If-Match", "in": "header", "required": False,
+    "description": "The ETag (or version) you edited; a newer stored version "
+                   "answers 409",
+    "schema": {"type": "string", "pattern": r'^"?[0-9]+"?$'}}]
+HEADERS = {"update_opportunity": IF_MATCH, "update_organization": IF_MATCH}

@@ -55,6 +55,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CREDENTIAL_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_X_API_KEY")
 # X-Forwarded-For is read up to this many characters. One IPv6 address takes at
 # most 45.
+# Where ``check`` leaves the client's address for the handlers.
+CLIENT_ADDRESS_ENVIRON = "col.client_address"
 MAX_FORWARDED_LENGTH = 2048
 # Rejections are logged at most once per limit in this many seconds.
 LOG_INTERVAL_SECONDS = 60
@@ -121,6 +123,7 @@ class RateLimiter:
         allowance of the limits after it.
         """
         address = self.client_address(environ)
+        environ[CLIENT_ADDRESS_ENVIRON] = address
         counted = []
         if environ.get("REQUEST_METHOD", "GET") not in SAFE_METHODS and \
                 AUTH_PATH.match(environ.get("PATH_INFO", "")):

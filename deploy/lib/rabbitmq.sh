@@ -58,7 +58,10 @@ rabbitmq_export_env() {
     export ERL_CRASH_DUMP=$rabbitmq_dir/erl_crash.dump
     # Bind the Erlang distribution listeners of the node and of the CLI tools
     # to loopback as well. Erlang reads this tuple syntax literally.
-    export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    # Erlang schedulers spin for a while when they run out of work. On a
+    # small machine shared with Elasticsearch and the services, that spinning
+    # takes CPU from them; +sbwt none and its dirty-scheduler twins turn it off.
+    export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"
     export RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 }
 

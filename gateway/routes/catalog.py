@@ -5,6 +5,10 @@ Staff routes act as the caller's catalog account in the path's city (see
 role allows. Onboarding, archiving and exports are for platform operators.
 """
 
+import json
+
+from werkzeug.wrappers import Response
+
 from gateway.access import (
     STAFF, OPERATOR, PUBLIC, SIGNED_IN, OrgAdmin, caller, catalog_account, route,
     signed_in,
@@ -33,6 +37,17 @@ def if_match_version(request) -> str | None:
         raise BadRequest({"If-Match": ["must be the record's version number, as in "
                                        "its 'version' field"]})
     return expected
+
+
+def versioned(document: dict) -> Response:
+    """Return a record as JSON with its version as a strong ``ETag``.
+
+    A client sends the ``ETag`` back as ``If-Match`` to edit that version only.
+    """
+    response = Response(json.dumps(document, default=str), mimetype="application/json")
+    if isinstance(document.get("version"), int):
+        response.headers["ETag"] = f'"{document["version"]}"'
+    return response
 
 
 def integer_parameter(request, name: str, default: int) -> int:
@@ -115,7 +130,8 @@ class CatalogRoutes:
     @route("GET", "/v1/cities/<string:city>/organizations/<string:organization_id>",
            access=PUBLIC)
     def get_organization(self, request, city, organization_id):
-        return self.catalog_rpc.get_organization(organization_id)
+        """Return a partner's profile; its ``ETag`` is the profile's version."""
+        return versioned(self.catalog_rpc.get_organization(organization_id))
 
     @route("PATCH", "/v1/cities/<string:city>/organizations/<string:organization_id>",
            access=OrgAdmin())
@@ -125,9 +141,9 @@ class CatalogRoutes:
         Only the city's administrators may change ``kind``. ``If-Match: <version>``
         rejects a stale edit with 409. Search then shows the new name and sites.
         """
-        return self.catalog_rpc.update_organization(
+        return versioned(self.catalog_rpc.update_organization(
             organization_id, json_body(request),
-            catalog_account(request, city, organization_id), if_match_version(request))
+            catalog_account(request, city, organization_id), if_match_version(request)))
 
     @route("GET", "/v1/cities/<string:city>/organizations/<string:organization_id>/members",
            access=STAFF)
@@ -185,16 +201,16 @@ class CatalogRoutes:
             if not (principal.is_staff_of(city, opportunity.get("organization_id"))
                     or self._is_moderator(principal, city)):
                 raise NotFound(f"opportunity {opportunity_id} not found in {city}")
-        return opportunity
+        return versioned(opportunity)
 
     @route("PATCH", "/v1/cities/<string:city>/opportunities/<string:opportunity_id>",
            access=STAFF)
     def update_opportunity(self, request, city, opportunity_id):
         """Change content fields; ``If-Match: <version>`` rejects a stale edit with 409."""
-        return self.catalog_rpc.update_opportunity(
+        return versioned(self.catalog_rpc.update_opportunity(
             opportunity_id, json_body(request),
             self._opportunity_actor(request, city, opportunity_id),
-            if_match_version(request))
+            if_match_version(request)))
 
     @route("POST", "/v1/cities/<string:city>/opportunities/<string:opportunity_id>/"
                    "<string:action>", access=STAFF)

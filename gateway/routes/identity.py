@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from gateway.access import PUBLIC, SIGNED_IN, OrgAdmin, route, signed_in
 from gateway.errors import BadRequest
+from gateway.ratelimit import CLIENT_ADDRESS_ENVIRON
 from gateway.requests import json_body, optional_json_body
 
 AUTH = "/v1/auth"
@@ -71,8 +72,9 @@ class IdentityRoutes:
         body = json_body(request)
         grant_type = body.get("grant_type", "password")
         if grant_type == "password":
-            tokens = self.identity_rpc.login(text_field(body, "email"),
-                                             text_field(body, "password"))
+            tokens = self.identity_rpc.login(
+                text_field(body, "email"), text_field(body, "password"),
+                request.environ.get(CLIENT_ADDRESS_ENVIRON))
         elif grant_type == "refresh_token":
             tokens = self.identity_rpc.refresh(text_field(body, "refresh_token"))
         else:

@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    Schema, ValidationError, fields, post_load, validate, validates_schema,
+)
 
 from cities_common.context import CITY_SLUG_PATTERN
 from cities_common.events import BoundingBoxSchema, CitySchema, PointSchema
@@ -48,6 +50,7 @@ class OnboardingSchema(Schema):
     ``admin`` becomes the city's first administrator account. ``anchor_organization``
     names the anchor organisation (default: the branding's display name).
     ``interests`` replaces ``data/interests.json`` as the starting vocabulary.
+    ``centre`` defaults to the middle of ``bbox``.
     """
 
     slug = fields.String(required=True, validate=validate.Regexp(
@@ -58,7 +61,7 @@ class OnboardingSchema(Schema):
                                    validate=validate.OneOf(PLATFORM_LOCALES))
     locales = fields.List(fields.String(validate=validate.OneOf(PLATFORM_LOCALES)),
                           required=True, validate=validate.Length(min=1))
-    centre = fields.Nested(PointSchema, required=True)
+    centre = fields.Nested(PointSchema, load_default=None)
     bbox = fields.Nested(BoundingBoxSchema, required=True)
     service_area_margin_km = fields.Float(load_default=50.0,
                                           validate=validate.Range(0, 500))
@@ -86,12 +89,20 @@ class OnboardingSchema(Schema):
             errors.setdefault("bbox", {})["max_lon"] = [
                 "must be east of min_lon (a box across the antimeridian is not supported)"]
         centre = data["centre"]
-        if "bbox" not in errors and not (
+        if centre is not None and "bbox" not in errors and not (
                 box["min_lat"] <= centre["lat"] <= box["max_lat"]
                 and box["min_lon"] <= centre["lon"] <= box["max_lon"]):
             errors["centre"] = ["must lie inside bbox"]
         if errors:
             raise ValidationError(errors)
+
+    @post_load
+    def centre_of_box(self, data, **kwargs):
+        if data["centre"] is None:
+            box = data["bbox"]
+            data["centre"] = {"lat": (box["min_lat"] + box["max_lat"]) / 2,
+                              "lon": (box["min_lon"] + box["max_lon"]) / 2}
+        return data
 
 
 def default_interests() -> list[dict]:

@@ -27,32 +27,43 @@ logger = logging.getLogger(__name__)
 LOGIN_FAILED = "e-mail or password is wrong: check both and try again"
 
 
+def login_key(email: str, client) -> str:
+    """Return what failed logins are counted under: the e-mail and the client."""
+    client = client if isinstance(client, str) else ""
+    return f"{email}\x1f{client[:100]}"
+
+
 class SessionEntrypoints:
     """Mixed into ``IdentityService``: sessions and the credentials that use them."""
 
-    @rpc(expected_exceptions=EXPECTED, sensitive_arguments=("email", "password"))
-    def login(self, email, password):
+    @rpc(expected_exceptions=EXPECTED,
+         sensitive_arguments=("email", "password", "client"))
+    def login(self, email, password, client=None):
         """Open a session and return its token pair.
 
         Raises ``Unauthenticated`` with one message for a wrong e-mail or password,
         and ``Forbidden`` for an unverified or disabled account or while the
-        address is locked after repeated failures.
+        address is locked after repeated failures. ``client`` is the caller's
+        network address: failures are counted per e-mail and client, so someone
+        who types wrong passwords for another person's address locks out only
+        themselves.
         """
         email = normalise_email(email) if isinstance(email, str) else ""
         # A longer password cannot match, because none longer is ever stored.
         password = password[:MAX_LENGTH + 1] if isinstance(password, str) else ""
-        locked_until = self.store.throttle.locked_until(email)
+        attempt = login_key(email, client)
+        locked_until = self.store.throttle.locked_until(attempt)
         if locked_until is not None:
-            raise Forbidden(f"too many failed logins for this e-mail: try again after "
-                            f"{iso(locked_until)}")
+            raise Forbidden(f"too many failed logins for this e-mail from this network "
+                            f"address: try again after {iso(locked_until)}")
         account = self.store.accounts.by_email(email) if email else None
         stored_hash = account.get("password_hash") if account else None
         if stored_hash is None:
             verify_dummy(password)
-            self._login_failed(email)
+            self._login_failed(email, attempt)
         if not verify_password(stored_hash, password):
-            self._login_failed(email)
-        self.store.throttle.succeed(email)
+            self._login_failed(email, attempt)
+        self.store.throttle.succeed(attempt)
 
         if not account["email_verified"]:
             raise Forbidden("verify your e-mail first: open the link we sent to it")
@@ -150,13 +161,13 @@ class SessionEntrypoints:
         key = self.signer.keyring.rotate()
         return {"kid": key.kid, "created_at": iso(key.created_at)}
 
-    def _login_failed(self, email: str):
-        locked_until = self.store.throttle.fail(email) if email else None
+    def _login_failed(self, email: str, attempt: str):
+        locked_until = self.store.throttle.fail(attempt) if email else None
         if locked_until is not None:
             logger.warning("login locked for %s s after repeated failures",
                            self.store.throttle.lockout.total_seconds())
-            raise Forbidden(f"too many failed logins for this e-mail: try again after "
-                            f"{iso(locked_until)}")
+            raise Forbidden(f"too many failed logins for this e-mail from this network "
+                            f"address: try again after {iso(locked_until)}")
         raise Unauthenticated(LOGIN_FAILED)
 
     def _token_pair(self, session: dict) -> dict:

@@ -127,10 +127,11 @@ class AccountStore:
 
 
 class LoginThrottle:
-    """Consecutive failed logins per e-mail, and the lockout they lead to.
+    """Consecutive failed logins per login key, and the lockout they lead to.
 
-    Failures are keyed by the SHA-256 of the lower-cased e-mail, known account or
-    not, so a lockout does not reveal whether an account exists. Each failure is
+    The key is the lower-cased e-mail with the client's address
+    (``sessions.login_key``). Failures are stored under its SHA-256, known account
+    or not, so a lockout does not reveal whether an account exists. Each failure is
     its own document, so concurrent failures are all counted.
     """
 
@@ -143,15 +144,15 @@ class LoginThrottle:
     def ensure_indexes(self) -> None:
         self.failures.create_index([("login_key", 1)], name="by_login_key")
 
-    def locked_until(self, email: str) -> datetime | None:
-        document = self.lockouts.find_one({"_id": token_hash(email)})
+    def locked_until(self, key: str) -> datetime | None:
+        document = self.lockouts.find_one({"_id": token_hash(key)})
         if document is None or document["locked_until"] <= utc_now():
             return None
         return document["locked_until"]
 
-    def fail(self, email: str) -> datetime | None:
+    def fail(self, login_key: str) -> datetime | None:
         """Count a failure; return the lockout's end when this one starts it."""
-        key = token_hash(email)
+        key = token_hash(login_key)
         now = utc_now()
         self.failures.insert_one({"_id": new_id("fail"), "login_key": key, "at": now})
         if self.failures.count_documents({"login_key": key}) < self.max_failures:
@@ -162,8 +163,8 @@ class LoginThrottle:
         self.failures.delete_many({"login_key": key})
         return until
 
-    def succeed(self, email: str) -> None:
-        self.failures.delete_many({"login_key": token_hash(email)})
+    def succeed(self, login_key: str) -> None:
+        self.failures.delete_many({"login_key": token_hash(login_key)})
 
 
 class SessionStore:

@@ -10,9 +10,9 @@ these RPCs to operators only.
 import logging
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
 
 from cities_common.errors import Conflict, InvalidInput, NotFound
+from cities_common.rpc import rpc
 from services.notifications.schemas import DeadLetterQuerySchema
 from services.notifications.storage import utcnow
 from services.notifications.views import delivery_view

@@ -122,6 +122,28 @@ TEMPLATES = {
         "y año de nacimiento, un código postal o barrio, intereses y los contactos "
         "de los tutores. Un tutor puede retirar el consentimiento más adelante; "
         "eso cancela las inscripciones del menor.\n"),
+    ("registration_waitlisted", "en"): _template(
+        "You are on the waitlist for $opportunity_title",
+        "Hello,\n\n$opportunity_title in $city_name is full, so your registration "
+        "is on its waitlist.\nRegistration number: $registration_id\n\nPlaces go "
+        "to the waitlist in the order people registered. If a place opens for you, "
+        "we will write again. If you no longer want a place, cancel the "
+        "registration.\n"),
+    ("registration_waitlisted", "es"): _template(
+        "Estás en la lista de espera de $opportunity_title",
+        "Hola:\n\n$opportunity_title en $city_name está completo, así que tu "
+        "inscripción quedó en su lista de espera.\nNúmero de inscripción: "
+        "$registration_id\n\nLos lugares se asignan en el orden de inscripción. "
+        "Si se libera un lugar para ti, te escribiremos de nuevo. Si ya no quieres "
+        "un lugar, cancela la inscripción.\n"),
+    ("registration_cancelled", "en"): _template(
+        "Registration cancelled: $opportunity_title",
+        "Hello,\n\nYour registration $registration_id for $opportunity_title in "
+        "$city_name was cancelled.\n$reason\n"),
+    ("registration_cancelled", "es"): _template(
+        "Inscripción cancelada: $opportunity_title",
+        "Hola:\n\nTu inscripción $registration_id en $opportunity_title en "
+        "$city_name fue cancelada.\n$reason\n"),
     ("waitlist_promoted", "en"): _template(
         "A place opened up: $opportunity_title",
         "Hello,\n\nA place opened up in $opportunity_title in $city_name, and it is "
@@ -136,6 +158,30 @@ TEMPLATES = {
         "Número de inscripción: $registration_id\n\nSi ya no puedes asistir, "
         "cancela la inscripción para que la siguiente persona de la lista de "
         "espera reciba el lugar.\n"),
+}
+
+# The sentence that explains a cancellation, by the event's ``reason``. An
+# erasure sends nothing, because the contact is being forgotten.
+CANCELLATION_REASONS = {
+    "youth_request": {
+        "en": "You, or your guardian, cancelled it. To take part after all, register "
+              "again while places are open.",
+        "es": "Tú, o tu tutor, la cancelaste. Si al final quieres participar, "
+              "inscríbete de nuevo mientras haya lugares."},
+    "staff": {
+        "en": "The organisation that runs the programme cancelled it. Write to them "
+              "if you do not know why.",
+        "es": "La organización que ofrece el programa la canceló. Escríbeles si no "
+              "sabes por qué."},
+    "consent_withdrawn": {
+        "en": "A guardian withdrew consent for the platform to hold the registration.",
+        "es": "Un tutor retiró su consentimiento para que la plataforma guarde la "
+              "inscripción."},
+    "opportunity_withdrawn": {
+        "en": "The organisation withdrew the programme, so it will not take place as "
+              "planned. Search the city's other programmes for something similar.",
+        "es": "La organización retiró el programa, así que no se realizará como se "
+              "planeó. Busca en los demás programas de la ciudad algo parecido."},
 }
 
 # A guardian's consent request is transactional too, because a child cannot

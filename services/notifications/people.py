@@ -1,6 +1,9 @@
 """E-mail to young people and their guardians, queued from platform events.
 
-Only an address that a ``youth_registered`` or ``waitlist_promoted`` event
+A registration gets a confirmation or a waitlist notice, a promotion from the
+waitlist, a cancellation notice (except when the youth's data is being erased) and
+later the badge earned. Only an address that a ``youth_registered`` or
+``waitlist_promoted`` event
 carried (its optional ``contact_email``) is ever written to. The registration
 service sends the youth's own address, else a guardian's, with that person's
 language; a youth with neither gets no e-mail. The address is kept per youth
@@ -10,7 +13,9 @@ until ``youth_erased`` forgets it (``MailStore.erase_youth``).
 import logging
 
 from services.notifications.mail import MailStore
-from services.notifications.mail_templates import DEFAULT_LANGUAGE, LANGUAGES
+from services.notifications.mail_templates import (
+    CANCELLATION_REASONS, DEFAULT_LANGUAGE, LANGUAGES,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +32,22 @@ def _language(preferred: str | None, city_record: dict) -> str:
 
 
 def registration_confirmed(mail: MailStore, city_record: dict, event: dict) -> bool:
-    """Remember the youth's contact and queue the confirmation; return whether queued."""
+    """Remember the youth's contact and queue the confirmation or the waitlist
+    notice; return whether one was queued."""
     contact = _remember(mail, city_record, event["city"], event["data"])
-    if event["data"]["status"] != "confirmed":
+    kind = ("registration_confirmed" if event["data"]["status"] == "confirmed"
+            else "registration_waitlisted")
+    return _registration_mail(mail, city_record, event, contact, kind)
+
+
+def registration_cancelled(mail: MailStore, city_record: dict, event: dict) -> bool:
+    """Queue the cancellation notice, with its reason, to the youth's known contact."""
+    reasons = CANCELLATION_REASONS.get(event["data"]["reason"])
+    if reasons is None:
         return False
+    contact = mail.contact(event["city"], event["data"]["youth_id"])
     return _registration_mail(mail, city_record, event, contact,
-                              "registration_confirmed")
+                              "registration_cancelled", reasons)
 
 
 def waitlist_promoted(mail: MailStore, city_record: dict, event: dict) -> bool:
@@ -42,8 +57,13 @@ def waitlist_promoted(mail: MailStore, city_record: dict, event: dict) -> bool:
 
 
 def _registration_mail(mail: MailStore, city_record: dict, event: dict,
-                       contact: dict | None, kind: str) -> bool:
-    """Queue a ``kind`` e-mail about a registration to ``contact``, if known."""
+                       contact: dict | None, kind: str,
+                       reasons: dict | None = None) -> bool:
+    """Queue a ``kind`` e-mail about a registration to ``contact``, if known.
+
+    ``reasons`` gives the ``reason`` sentence in each language, for kinds that
+    have one.
+    """
     city, data = event["city"], event["data"]
     if contact is None:
         logger.debug("no contact e-mail for youth %s; no %s e-mail sent",
@@ -51,11 +71,13 @@ def _registration_mail(mail: MailStore, city_record: dict, event: dict,
         return False
     language = contact["language"]
     title = mail.opportunity_title(city, data["opportunity_id"])
-    return mail.queue(city, kind, event["event_id"], contact["address"], language, {
-        "opportunity_title": title or GENERIC_PROGRAMME[language],
-        "registration_id": data["registration_id"],
-        "city_name": city_record.get("name", city),
-    }, youth_id=data["youth_id"])
+    variables = {"opportunity_title": title or GENERIC_PROGRAMME[language],
+                 "registration_id": data["registration_id"],
+                 "city_name": city_record.get("name", city)}
+    if reasons is not None:
+        variables["reason"] = reasons[language]
+    return mail.queue(city, kind, event["event_id"], contact["address"], language,
+                      variables, youth_id=data["youth_id"])
 
 
 def _remember(mail: MailStore, city_record: dict, city: str, data: dict) -> dict | None:

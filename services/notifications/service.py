@@ -10,7 +10,6 @@ import logging
 from datetime import timedelta
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
 
 from cities_common import events
 from cities_common.config import load_settings
@@ -22,6 +21,7 @@ from cities_common.errors import (
 )
 from cities_common.handlers import EventInbox, consumes, durable_event_handler
 from cities_common.metrics import Metrics
+from cities_common.rpc import rpc
 from cities_common.storage import MongoDatabase
 from cities_common.tenancy import Tenancy
 from services.notifications import people
@@ -121,7 +121,7 @@ class NotificationsService(DeadLetterEntrypoints):
     @durable_event_handler("registration", events.YOUTH_REGISTERED)
     @consumes(events.YOUTH_REGISTERED)
     def handle_youth_registered(self, event):
-        """Queue ``registration.<status>`` and, when confirmed, the confirmation e-mail."""
+        """Queue ``registration.<status>`` and the confirmation or waitlist e-mail."""
         self._fan_out(event, "registration")
         people.registration_confirmed(self.deliveries.mail_store, self._city(event),
                                       event)
@@ -129,8 +129,14 @@ class NotificationsService(DeadLetterEntrypoints):
     @durable_event_handler("registration", events.REGISTRATION_CANCELLED)
     @consumes(events.REGISTRATION_CANCELLED)
     def handle_registration_cancelled(self, event):
-        """Queue ``registration.cancelled``; the ``youth_erased`` handler erases contacts."""
+        """Queue ``registration.cancelled`` and the cancellation e-mail.
+
+        The ``youth_erased`` handler erases contacts; a cancellation for an erasure
+        sends no e-mail.
+        """
         self._fan_out(event, "registration")
+        people.registration_cancelled(self.deliveries.mail_store, self._city(event),
+                                      event)
 
     @durable_event_handler("registration", events.YOUTH_ERASED)
     @consumes(events.YOUTH_ERASED)

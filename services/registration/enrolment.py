@@ -156,6 +156,7 @@ class EnrolmentEntrypoints:
     def _youth_for(self, city: str, request: dict) -> dict:
         if request["youth_id"]:
             return self._youth(city, request["youth_id"])
+        self._check_interests(city, request["youth"], ("youth",))
         youth = self.store.people.create_youth(city, request["youth"], utc_now())
         logger.info("created youth %s", youth["id"])
         return youth

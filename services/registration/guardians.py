@@ -43,6 +43,7 @@ class GuardianEntrypoints:
         """Create a youth profile, with its guardians if given."""
         city = self.tenant.city
         profile = self._load(YouthProfileSchema, profile, "invalid youth profile")
+        self._check_interests(city, profile)
         youth = self.store.people.create_youth(city, profile, utc_now())
         logger.info("created youth %s", youth["id"])
         return youth

@@ -64,6 +64,24 @@ class RegistrationWork:
         """
         return self._load(ActorSchema, {"actor": actor}, "missing staff account")["actor"]
 
+    def _check_interests(self, city: str, profile: dict, path: tuple = ()) -> None:
+        """Raise ``InvalidInput`` naming each interest outside the city's vocabulary.
+
+        ``path`` places the error under the request's fields, such as ``("youth",)``.
+        """
+        interests = profile.get("interests") or []
+        if not interests:
+            return
+        known = {entry["slug"] for entry in self.catalog_rpc.list_interests()}
+        unknown = {index: [f"{slug!r} is not an interest of {city}; choose slugs "
+                           f"from GET /v1/cities/{city}/interests"]
+                   for index, slug in enumerate(interests) if slug not in known}
+        if unknown:
+            errors: dict = {"interests": unknown}
+            for name in reversed(path):
+                errors = {name: errors}
+            raise InvalidInput(errors, "invalid youth profile")
+
     def _time_zone(self, city: str) -> str:
         document = self.tenant.registry.get(city) or {}
         return document.get("time_zone") or "UTC"

@@ -23,6 +23,12 @@ from services.search.storage import SearchStore
 
 logger = logging.getLogger(__name__)
 
+# Built once: a marshmallow schema copies its fields when it is made, which
+# cost more than loading a request, and ``load`` keeps no state between calls.
+SCHEMAS = {schema: schema() for schema in (SearchRequestSchema, RelatedRequestSchema,
+                                           AutocompleteRequestSchema,
+                                           SiteSearchRequestSchema)}
+
 
 class SearchService:
     """Indexes published opportunities and provider sites; answers searches."""
@@ -158,6 +164,6 @@ class SearchService:
     @staticmethod
     def _load(schema, query):
         try:
-            return schema().load(query or {})
+            return SCHEMAS[schema].load(query or {})
         except ValidationError as exc:
             raise InvalidInput(exc.messages, "invalid search") from exc

@@ -5,7 +5,8 @@ missing consent, requests consent, follows the link in the consent e-mail and
 grants it, registers the child and receives the confirmation, in the guardian's
 language. In Spanish the guardian answers on the gateway's consent page; in
 English through the JSON route, as a web front end would. A waitlisted youth
-whose profile has its own contact address is e-mailed when a place opens.
+whose profile has its own contact address hears that it waits, and again when a
+place opens; the guardian who cancelled the place gets the cancellation.
 """
 
 import re
@@ -128,10 +129,14 @@ def test_waitlist_promotion_mails_youth(platform, opportunities):
                         "preferred_language": "en"})
     assert first["status"] == "confirmed"
     assert waiting["status"] == "waitlisted"
+    [notice] = mail_to(platform, contact, "You are on the waitlist")
+    assert waiting["id"] in text_of(notice)
 
     cancelled = call(platform, "POST", f"/v1/cities/{CITY}/registrations/"
                                        f"{first['id']}/cancellation", guardian, {})
     assert cancelled.status_code == 200, cancelled.text
+    [cancellation] = mail_to(platform, guardian.email, "Registration cancelled")
+    assert first["id"] in text_of(cancellation)
     [message] = mail_to(platform, contact, "A place opened up")
     assert waiting["id"] in text_of(message)
     assert message["Content-Language"] == "en"

@@ -129,6 +129,19 @@ def test_stale_version_conflicts(platform, partner):
                  {"description": "Fresh edit."}, headers={"If-Match": str(current)})
     assert fresh.status_code == 200, fresh.text
     assert fresh.json()["version"] == current + 1
+    assert fresh.headers["ETag"] == f'"{current + 1}"'
+
+
+def test_etag_round_trips_as_if_match(platform, partner):
+    read = call(platform, "GET", profile_path(partner["id"]))
+    etag = read.headers["ETag"]
+    assert etag == f'"{read.json()["version"]}"'
+    edited = call(platform, "PATCH", profile_path(partner["id"]), partner["lead"],
+                  {"description": "Edited from its ETag."}, headers={"If-Match": etag})
+    assert edited.status_code == 200, edited.text
+    again = call(platform, "PATCH", profile_path(partner["id"]), partner["lead"],
+                 {"description": "Edited from an old ETag."}, headers={"If-Match": etag})
+    assert again.status_code == 409, again.text
 
 
 def test_others_may_not_update(platform, partner):

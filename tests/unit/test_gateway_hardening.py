@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from gateway.entrypoints import ProblemWsgiApp
 from gateway.headers import DEFAULT_CSP, Cors, parse_origins
-from gateway.ratelimit import RateLimiter, credential_digest
+from gateway.ratelimit import CLIENT_ADDRESS_ENVIRON, RateLimiter, credential_digest
 
 ORIGIN = "https://app.example.org"
 
@@ -271,6 +271,14 @@ def test_client_address_walks_forwarded_for(forwarded, expected):
     limiter = RateLimiter("1/minute", "1/minute", "1/minute", "10.0.0.0/8, 127.0.0.1")
     environ = {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": forwarded}
     assert limiter.client_address(environ) == expected
+
+
+def test_check_leaves_client_address_for_handlers():
+    limiter = RateLimiter("5/minute", "5/minute", "5/minute", "10.0.0.0/8")
+    environ = {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "203.0.113.9",
+               "REQUEST_METHOD": "POST", "PATH_INFO": "/v1/auth/token"}
+    limiter.check(environ)
+    assert environ[CLIENT_ADDRESS_ENVIRON] == "203.0.113.9"
 
 
 def test_trusted_proxies_config_rejects_garbage():

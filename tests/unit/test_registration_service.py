@@ -577,3 +577,25 @@ def test_access_facts_rejects_request(platform, kind, record_id, field):
     assert list(caught.value.errors) == [field]
     if field == "kind":
         assert "registration, youth, erasure" in str(caught.value)
+
+
+VOCABULARY = [{"slug": "coding-games", "name": "Coding & Games"},
+              {"slug": "media", "name": "Media"}]
+
+
+def test_youth_interests_come_from_city_vocabulary(platform):
+    platform.service.catalog_rpc.list_interests.return_value = VOCABULARY
+    youth = platform.service.create_youth({**TEEN, "interests": ["media"]})
+    assert youth["interests"] == ["media"]
+    with pytest.raises(InvalidInput) as caught:
+        platform.service.create_youth({**TEEN, "interests": ["media", "knitting"]})
+    assert list(caught.value.errors["interests"]) == [1]
+    assert "GET /v1/cities/chicago/interests" in caught.value.errors["interests"][1][0]
+
+
+def test_register_names_unknown_interest_under_youth(platform):
+    platform.service.catalog_rpc.list_interests.return_value = VOCABULARY
+    with pytest.raises(InvalidInput) as caught:
+        platform.register(youth={**TEEN, "interests": ["knitting"]})
+    assert "interests" in caught.value.errors["youth"]
+    assert platform.sent(events.YOUTH_REGISTERED) == []

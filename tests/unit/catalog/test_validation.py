@@ -188,3 +188,10 @@ def test_onboarding_rejects_field(changes, field):
     with pytest.raises(ValidationError) as caught:
         OnboardingSchema().load({**CHICAGO, **changes})
     assert field in caught.value.messages
+
+
+def test_onboarding_centre_defaults_to_middle_of_box():
+    city = {key: value for key, value in CHICAGO.items() if key != "centre"}
+    city["bbox"] = {"min_lat": 41.6, "min_lon": -87.9, "max_lat": 42.0, "max_lon": -87.5}
+    loaded = OnboardingSchema().load(city)
+    assert loaded["centre"] == pytest.approx({"lat": 41.8, "lon": -87.7})

@@ -71,8 +71,9 @@ class Identity:
         token = self.sent(events.ACCOUNT_VERIFICATION_REQUESTED)[-1]["token"]
         return self.service.verify_email(token, password)
 
-    def login(self, email="ada@example.org", password=PASSWORD) -> dict:
-        return self.service.login(email, password)
+    def login(self, email="ada@example.org", password=PASSWORD,
+              client="192.0.2.10") -> dict:
+        return self.service.login(email, password, client)
 
 
 @pytest.fixture

@@ -195,6 +195,16 @@ def test_login_locks_after_ten_failures(identity):
         identity.login()
 
 
+def test_lockout_holds_only_for_the_failing_client(identity):
+    identity.verified_account()
+    for _ in range(10):
+        with pytest.raises((Unauthenticated, Forbidden)):
+            identity.login(password="wrong password here", client="198.51.100.7")
+    with pytest.raises(Forbidden, match="network address"):
+        identity.login(client="198.51.100.7")
+    assert identity.login(client="192.0.2.10")["token_type"] == "Bearer"
+
+
 def test_lockout_ends_after_its_time(identity):
     identity.verified_account()
     for _ in range(10):

@@ -149,7 +149,7 @@ def test_promotion_mails_contact_from_registration(store, database):
     service.handle_youth_registered(registered_event(
         status="waitlisted", contact_email=GUARDIAN, preferred_language="es"))
     service.handle_waitlist_promoted(promoted_event())
-    [queued] = list(database["mail_outbox"].find())
+    [queued] = list(database["mail_outbox"].find({"kind": "waitlist_promoted"}))
     assert queued["address"] == GUARDIAN
     assert queued["language"] == "es"
     assert queued["variables"]["opportunity_title"] == "tu programa"

@@ -13,6 +13,11 @@ ADDRESS = "family@example.org"
 VARIABLES = {
     "registration_confirmed": {"opportunity_title": "Robotics", "registration_id": "r1",
                                "city_name": "Chicago"},
+    "registration_waitlisted": {"opportunity_title": "Robotics", "registration_id": "r1",
+                                "city_name": "Chicago"},
+    "registration_cancelled": {"opportunity_title": "Robotics", "registration_id": "r1",
+                               "city_name": "Chicago",
+                               "reason": "The organisation withdrew the programme."},
     "badge_earned": {"badge_name": "Robotics", "badge_url": "https://b.example/1",
                      "city_name": "Chicago"},
     "endpoint_disabled": {"partner": "college", "subscription_id": "sub_1",

@@ -372,6 +372,50 @@ def test_erasure_cancellation_keeps_contact_until_youth_erased(store, database):
     assert mail.contact("chicago", "yth-1") is None
 
 
+def cancelled_event(reason, event_id=None):
+    return events.make_event(events.REGISTRATION_CANCELLED, "chicago", {
+        "registration_id": "reg-1", "youth_id": "yth-1", "opportunity_id": "opp-1",
+        "previous_status": "confirmed", "reason": reason,
+        "cancelled_at": "2026-12-05T00:00:00+00:00"}, event_id=event_id)
+
+
+def test_waitlisted_registration_gets_waitlist_email(store, database):
+    service = make_service(store, database)
+    mail = MailStore(database)
+    service.handle_youth_registered(registered_event(
+        "waitlisted", contact_email="family@example.org"))
+    message = mail.outbox.find_one()
+    assert message["kind"] == "registration_waitlisted"
+    assert message["variables"]["registration_id"] == "reg-1"
+
+
+@pytest.mark.parametrize("reason, words", [
+    ("youth_request", "register again"),
+    ("staff", "organisation that runs"),
+    ("consent_withdrawn", "withdrew consent"),
+    ("opportunity_withdrawn", "withdrew the programme"),
+])
+def test_cancellation_email_gives_reason(store, database, reason, words):
+    service = make_service(store, database)
+    mail = MailStore(database)
+    service.handle_youth_registered(registered_event(contact_email="f@example.org"))
+    mail.outbox.delete_many({})
+    service.handle_registration_cancelled(cancelled_event(reason))
+    message = mail.outbox.find_one()
+    assert message["kind"] == "registration_cancelled"
+    assert message["address"] == "f@example.org"
+    assert words in message["variables"]["reason"]
+
+
+def test_erasure_cancellation_sends_no_email(store, database):
+    service = make_service(store, database)
+    mail = MailStore(database)
+    service.handle_youth_registered(registered_event(contact_email="f@example.org"))
+    mail.outbox.delete_many({})
+    service.handle_registration_cancelled(cancelled_event("erasure"))
+    assert mail.outbox.count_documents({}) == 0
+
+
 def test_erasure_retried_reports_first_counts(database):
     mail = MailStore(database)
     mail.remember_contact("chicago", "yth-1", "f@example.org", "en")
