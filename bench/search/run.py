@@ -2,6 +2,7 @@
 
     python -m bench.search.run build [--per-city 25000]
     python -m bench.search.run measure [--requests 200] [--output FILE]
+    python -m bench.search.run hops [--requests 300]
     python -m bench.search.run clean
 
 ``build`` indexes the corpus of ``bench/search/corpus.py`` into the namespace
@@ -9,8 +10,13 @@
 starts a search service and a gateway in their own RabbitMQ vhost
 (``bench_search``) and sends each scenario's requests one at a time. Each
 request goes once through the gateway and once as the same query body straight
-to Elasticsearch, and the command prints p50, p95 and p99 per scenario. ``clean`` deletes the
-indexes, the database and the vhost. Needs the servers of ``deploy/stack start``.
+to Elasticsearch, and the command prints p50, p95 and p99 per scenario. It also
+prints the CPU time that each process (gateway, search service, RabbitMQ,
+Elasticsearch) spent per request on each path, read from ``/proc`` around every
+request. ``hops`` splits the gateway's CPU time by what a request does: a 404,
+a route that starts a worker but calls no service, one RPC with a small reply,
+and a small search. ``clean`` deletes the indexes, the database and the vhost. Needs the
+servers of ``deploy/stack start``.
 """
 
 import argparse
@@ -70,6 +76,44 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class CpuMeter:
+    """CPU time (user plus system) of a few processes, from ``/proc/<pid>/stat``.
+
+    The kernel counts it in clock ticks (10 ms here), so one request reads as 0
+    or 10 ms; the mean over a scenario's requests is what the report gives.
+    """
+
+    def __init__(self, processes: dict[str, int]):
+        self.processes = {name: pid for name, pid in processes.items()
+                          if Path(f"/proc/{pid}/stat").exists()}
+        self.tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+
+    def read(self) -> dict[str, float]:
+        times = {}
+        for name, pid in self.processes.items():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            times[name] = (int(fields[11]) + int(fields[12])) * self.tick_ms
+        return times
+
+    @staticmethod
+    def add(totals: dict, before: dict, after: dict) -> None:
+        for name in after:
+            totals[name] = totals.get(name, 0.0) + after[name] - before[name]
+
+
+def server_pids() -> dict[str, int]:
+    """Return the pids of the RabbitMQ and Elasticsearch of ``deploy/stack``."""
+    var = Path(os.environ.get("COL_VAR_DIR") or ROOT / "var")
+    pids = {}
+    for name, path in (("rabbitmq", "rabbitmq/rabbitmq.pid"),
+                       ("elasticsearch", "elasticsearch/elasticsearch.pid")):
+        try:
+            pids[name] = int((var / path).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            logger.warning("no pid file %s; its CPU time is not reported", var / path)
+    return pids
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -298,35 +342,81 @@ def command_measure(args) -> None:
     log_dir = Path(args.output).parent / "bench-search-logs"
     with Services(settings, log_dir) as services, requests.Session() as gateway_session, \
             requests.Session() as direct_session:
+        meter = CpuMeter({"gateway": services.processes[1].pid,
+                          "search": services.processes[0].pid, **server_pids()})
         for name in SCENARIOS:
             if name == "deep_page":
                 # Collected just before use, so their point in time (two
                 # minutes) is still open while the scenario runs.
                 scenarios.collect_deep_cursors(services.url, gateway_session)
             timings = {"gateway": [], "direct": []}
+            cpu = {"gateway": {}, "direct": {}}
             for number in range(WARMUP_REQUESTS + args.requests):
                 kind, city, params, body = getattr(scenarios, name)()
+                measured = number >= WARMUP_REQUESTS
+                cpu_before = meter.read()
                 started = time.perf_counter()
                 response = gateway_request(gateway_session, services.url, kind, city,
                                            params)
                 gateway_ms = (time.perf_counter() - started) * 1000
+                if measured:
+                    meter.add(cpu["gateway"], cpu_before, meter.read())
                 if response.status_code != 200:
                     raise RuntimeError(f"{name} {params}: {response.status_code} "
                                        f"{response.text[:300]}")
+                cpu_before = meter.read()
                 started = time.perf_counter()
                 direct = direct_request(direct_session, settings.es_url, store, kind,
                                         city, params, body)
                 direct_ms = (time.perf_counter() - started) * 1000
+                if measured:
+                    meter.add(cpu["direct"], cpu_before, meter.read())
                 direct.raise_for_status()
-                if number >= WARMUP_REQUESTS:
+                if measured:
                     timings["gateway"].append(gateway_ms)
                     timings["direct"].append(direct_ms)
             results[name] = summarise(timings)
+            results[name]["cpu_ms_per_request"] = {
+                path: {process: round(total / args.requests, 2)
+                       for process, total in totals.items()}
+                for path, totals in cpu.items()}
             logger.info("%s: %s", name, results[name])
     report = {"requests_per_scenario": args.requests, "scenarios": results,
               "machine": machine()}
     Path(args.output).write_text(json.dumps(report, indent=2))
     print(table(results))
+    print()
+    print(cpu_table(results))
+
+
+# What ``hops`` requests, from least to most work in the gateway.
+HOPS = (("404, no route", "/v1/no-such-route"),
+        ("worker, no RPC", "/v1/docs"),
+        ("one RPC, small reply", "/v1/cities/dallas/index"),
+        ("search, 5 results", "/v1/cities/dallas/opportunities?q=camp&page_size=5"
+                              "&facets=false"))
+
+
+def command_hops(args) -> None:
+    settings = load_settings({"COL_NAMESPACE": NAMESPACE})
+    log_dir = Path("var") / "bench-search-logs"
+    with Services(settings, log_dir) as services, requests.Session() as session:
+        meter = CpuMeter({"gateway": services.processes[1].pid,
+                          "search": services.processes[0].pid, **server_pids()})
+        lines = ["| Request | Wall ms | " + " | ".join(meter.processes) + " |",
+                 "| --- | ---: |" + " ---: |" * len(meter.processes)]
+        for label, path in HOPS:
+            for _ in range(WARMUP_REQUESTS):
+                session.get(services.url + path, timeout=30)
+            before, started = meter.read(), time.perf_counter()
+            for _ in range(args.requests):
+                session.get(services.url + path, timeout=30)
+            wall_ms = (time.perf_counter() - started) * 1000 / args.requests
+            after = meter.read()
+            cells = [f"{(after[name] - before[name]) / args.requests:.2f}"
+                     for name in meter.processes]
+            lines.append(f"| {label} | {wall_ms:.2f} | " + " | ".join(cells) + " |")
+    print("\n".join(lines))
 
 
 def summarise(timings: dict) -> dict:
@@ -347,6 +437,19 @@ def table(results: dict) -> str:
         lines.append(f"| {name} | {item['gateway']['p50_ms']:.1f} | "
                      f"{item['gateway']['p95_ms']:.1f} | {item['direct']['p50_ms']:.1f} | "
                      f"{item['direct']['p95_ms']:.1f} | {item['p95_ratio']:.2f} |")
+    return "\n".join(lines)
+
+
+def cpu_table(results: dict) -> str:
+    """Return the mean CPU ms per request of each process, gateway path / direct."""
+    processes = list(next(iter(results.values()))["cpu_ms_per_request"]["gateway"])
+    lines = ["| Scenario | " + " | ".join(processes) + " |",
+             "| --- |" + " ---: |" * len(processes)]
+    for name, item in results.items():
+        used = item["cpu_ms_per_request"]
+        cells = [f"{used['gateway'].get(process, 0):.1f} / "
+                 f"{used['direct'].get(process, 0):.1f}" for process in processes]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -374,12 +477,15 @@ def main(argv=None) -> int:
     measure_parser.add_argument("--seed", type=int, default=7)
     measure_parser.add_argument("--output", default="var/bench-search.json",
                                 help="where to write the JSON report")
+    hops_parser = commands.add_parser("hops", help="split the gateway's CPU time")
+    hops_parser.add_argument("--requests", type=int, default=300,
+                             help="measured requests per kind")
     commands.add_parser("clean", help="delete the corpus, database and vhost")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     for name in ("elastic_transport", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    {"build": command_build, "measure": command_measure,
+    {"build": command_build, "measure": command_measure, "hops": command_hops,
      "clean": command_clean}[args.command](args)
     return 0
 
