@@ -117,21 +117,25 @@ class PortfolioEntrypoints:
 
         ``profiles`` lists ``{"city", "youth_id"}`` pairs, which the gateway
         takes from the signed-in account's grants. A youth who moves gets a new
-        profile in the new city, so this shows the badges of both. Profiles in
-        archived or unknown cities are left out, and the reply names them.
+        profile in the new city, so this shows the badges of both. A profile in
+        an archived city is listed with ``archived`` true, because its badges
+        still verify. Profiles in unknown cities are left out, and the reply
+        names them.
         """
         profiles = self.checked_profiles(profiles)
         found, skipped = [], []
         for profile in profiles:
             try:
-                city = self.tenant.registry.require(profile["city"])
-            except (CityArchived, UnknownCity) as exc:
+                city = self.tenant.registry.require(profile["city"],
+                                                    include_archived=True)
+            except UnknownCity as exc:
                 skipped.append({**profile, "reason": str(exc)})
                 continue
             youth_id = profile["youth_id"]
             found.append(
                 {
                     "city": city,
+                    "archived": self.tenant.registry.is_archived(city),
                     "youth_id": youth_id,
                     "badges": [
                         {**self.portfolio_badge(city, item), "city": city}

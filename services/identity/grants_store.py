@@ -72,7 +72,13 @@ class GrantStore:
         return result.deleted_count
 
     def remove_city(self, city: str) -> int:
-        return self.grants.delete_many({"city": city}).deleted_count
+        """Remove the city's grants except young people's own profile grants.
+
+        Those stay so that an account's portfolio still lists the badges it
+        earned in the city, which keep verifying after it is archived.
+        """
+        return self.grants.delete_many({"city": city,
+                                        "role": {"$ne": "youth"}}).deleted_count
 
 
 def api_key_view(document: dict, last_used_at: datetime | None = None) -> dict:

@@ -100,12 +100,20 @@ def test_account_portfolio_keeps_city_urls(store, moved):
     ]
 
 
-def test_account_portfolio_skips_archived_city(store, moved):
+def test_account_portfolio_keeps_archived_city(store, moved):
     store.cities.archive("chicago", "2026-06-01T00:00:00+00:00")
     result = worker_in(store, None).account_portfolio(PROFILES)
-    assert [item["city"] for item in result["profiles"]] == ["dallas"]
-    assert [item["city"] for item in result["skipped"]] == ["chicago"]
-    assert "archived" in result["skipped"][0]["reason"]
+    archived = {item["city"]: item["archived"] for item in result["profiles"]}
+    assert archived == {"chicago": True, "dallas": False}
+    assert len(result["badges"]) == 2
+    assert result["skipped"] == []
+
+
+def test_account_portfolio_skips_unknown_city(store, moved):
+    result = worker_in(store, None).account_portfolio(
+        [*PROFILES, {"city": "springfield", "youth_id": "yth-spr"}])
+    assert [item["city"] for item in result["skipped"]] == ["springfield"]
+    assert "not onboarded" in result["skipped"][0]["reason"]
 
 
 def test_account_portfolio_empty_without_profiles(store):

@@ -193,6 +193,7 @@ def test_city_archived_revokes_keys_and_grants(identity, account):
     key = identity.service.create_api_key("chicago", "org-1", KEY_REQUEST)
     other = identity.service.create_api_key("dallas", "org-1", KEY_REQUEST)
     identity.service.grant(account["id"], "chicago", "city_admin", "chicago")
+    identity.service.grant(account["id"], "chicago", "youth", "yth-1")
     identity.service.grant(account["id"], "dallas", "city_admin", "dallas")
     identity.service.handle_city_archived(envelope(events.CITY_ARCHIVED, "chicago", {
         "slug": "chicago", "name": "Chicago",
@@ -200,8 +201,10 @@ def test_city_archived_revokes_keys_and_grants(identity, account):
     with pytest.raises(Unauthenticated, match="revoked"):
         identity.service.authenticate(key["key"])
     assert identity.service.authenticate(other["key"])["city"] == "dallas"
-    assert [grant["city"] for grant in identity.service.list_grants(account["id"])] == [
-        "dallas"]
+    # The youth grant stays, so the account's portfolio still lists its badges.
+    assert sorted((grant["city"], grant["role"]) for grant in
+                  identity.service.list_grants(account["id"])) == [
+        ("chicago", "youth"), ("dallas", "city_admin")]
     assert identity.login()["account_id"] == account["id"]
     with pytest.raises(CityArchived):
         identity.service.create_api_key("chicago", "org-1", KEY_REQUEST)
