@@ -55,7 +55,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CREDENTIAL_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_X_API_KEY")
 # X-Forwarded-For is read up to this many characters. One IPv6 address takes at
 # most 45.
-# Where ``check`` leaves the client's address for the handlers.
+# The environ key under which ``check`` leaves the client's address for handlers.
 CLIENT_ADDRESS_ENVIRON = "col.client_address"
 MAX_FORWARDED_LENGTH = 2048
 # Rejections are logged at most once per limit in this many seconds.

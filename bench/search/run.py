@@ -82,7 +82,7 @@ class CpuMeter:
     """CPU time (user plus system) of a few processes, from ``/proc/<pid>/stat``.
 
     The kernel counts it in clock ticks (10 ms here), so one request reads as 0
-    or 10 ms; the mean over a scenario's requests is what the report gives.
+    or 10 ms. The report therefore gives the mean over a scenario's requests.
     """
 
     def __init__(self, processes: dict[str, int]):
@@ -389,7 +389,7 @@ def command_measure(args) -> None:
     print(cpu_table(results))
 
 
-# What ``hops`` requests, from least to most work in the gateway.
+# The requests of ``hops``, from least to most work in the gateway.
 HOPS = (("404, no route", "/v1/no-such-route"),
         ("worker, no RPC", "/v1/docs"),
         ("one RPC, small reply", "/v1/cities/dallas/index"),
