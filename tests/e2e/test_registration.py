@@ -147,7 +147,7 @@ def child_with_guardian(platform, who, city="chicago") -> dict:
     response = call(platform, "POST", f"/v1/cities/{city}/youth", who, {
         "relationship": "guardian",
         "display_name": "Ana", "birth_year": CHILD_YEAR, "birth_month": 3,
-        "home": {"postal_code": "60605-1234"}, "interests": ["robots"],
+        "home": {"postal_code": "60605-1234"}, "interests": ["coding-games"],
         "preferred_language": "es",
         "guardians": [{"name": "Rosa", "email": "rosa@example.org", "language": "es"}]})
     assert response.status_code == 201, response.text
@@ -640,6 +640,15 @@ def test_registration_data_scoped_to_city(platform, opportunities, family, tap):
     assert roster.json()["registrations"] == []
     assert call(platform, "GET", f"{dallas}/registrations/{registration['id']}",
                 "admin:dallas").status_code == 404
+
+
+def test_youth_interest_outside_vocabulary_rejected(platform, family):
+    response = call(platform, "POST", "/v1/cities/chicago/youth", family, {
+        "relationship": "guardian", "display_name": "Kim", "birth_year": TEEN_YEAR,
+        "birth_month": 4, "interests": ["coding-games", "knitting"]})
+    assert response.status_code == 400, response.text
+    assert list(response.json()["errors"]["interests"]) == ["1"]
+    assert "/v1/cities/chicago/interests" in response.json()["detail"]
 
 
 def test_other_account_cannot_see_youth(platform, opportunities, family):
