@@ -39,9 +39,12 @@ PROCESSES = [
 
 
 # Without an SMTP server of the operator's, ``deploy/up`` runs a local one (aiosmtpd)
-# on this port that keeps every message in ``var/mail``, so a newcomer can read
-# sign-up links with ``launcher.py mail``.
+# on this port (``COL_LOCAL_MAIL_PORT``) that keeps every message in ``var/mail``,
+# so a newcomer can read sign-up links with ``launcher.py mail``.
 LOCAL_MAIL_PORT = 8025
+# The services' metrics ports are this base (``COL_METRICS_PORT_BASE``) plus their
+# place in ``PROCESSES``, so a second platform on one machine can move all of them.
+METRICS_PORT_BASE = PROCESSES[0][2]
 LOCAL_MAIL = "mail"
 
 
@@ -64,12 +67,16 @@ def start(env: dict, run_dir: Path, metrics_ports: dict | None = None) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     declare(env["AMQP_URI"])
     if env.get("COL_LOCAL_MAIL_DIR"):
-        start_local_mail(Path(env["COL_LOCAL_MAIL_DIR"]), run_dir)
+        start_local_mail(Path(env["COL_LOCAL_MAIL_DIR"]), run_dir,
+                         int(env.get("SMTP_PORT") or LOCAL_MAIL_PORT))
+    base = int(env.get("COL_METRICS_PORT_BASE") or METRICS_PORT_BASE)
     for name, path, port in PROCESSES:
         pid_file = run_dir / f"{name}.pid"
         if _alive(pid_file):
             continue
-        process_env = {**env, "METRICS_PORT": str((metrics_ports or {}).get(name, port))}
+        default_port = base + port - METRICS_PORT_BASE
+        process_env = {**env, "METRICS_PORT": str((metrics_ports or {}).get(
+            name, default_port))}
         log = open(run_dir / f"{name}.log", "ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "nameko", "run", "--config",
@@ -81,19 +88,19 @@ def start(env: dict, run_dir: Path, metrics_ports: dict | None = None) -> None:
         logger.info("started %s (pid %s)", name, process.pid)
 
 
-def start_local_mail(directory: Path, run_dir: Path) -> None:
+def start_local_mail(directory: Path, run_dir: Path, port: int = LOCAL_MAIL_PORT) -> None:
     """Start the local SMTP server that stores mail as a Maildir in ``directory``."""
     pid_file = run_dir / f"{LOCAL_MAIL}.pid"
     if _alive(pid_file):
         return
     log = open(run_dir / f"{LOCAL_MAIL}.log", "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{LOCAL_MAIL_PORT}",
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
          "-c", "aiosmtpd.handlers.Mailbox", str(directory)],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     pid_file.write_text(str(process.pid))
     logger.info("started the local mail server on 127.0.0.1:%s (pid %s)",
-                LOCAL_MAIL_PORT, process.pid)
+                port, process.pid)
 
 
 def print_mail(directory: Path, recipient: str | None, count: int = 5) -> None:
@@ -280,7 +287,8 @@ def platform_env() -> dict:
     env.setdefault("GATEWAY_ADDRESS", "127.0.0.1:8000")
     env.setdefault("PUBLIC_BASE_URL", f"http://{env['GATEWAY_ADDRESS']}")
     if not env.get("SMTP_HOST"):
-        env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(LOCAL_MAIL_PORT),
+        env.update(SMTP_HOST="127.0.0.1",
+                   SMTP_PORT=env.get("COL_LOCAL_MAIL_PORT") or str(LOCAL_MAIL_PORT),
                    COL_LOCAL_MAIL_DIR=str(var_dir() / "mail"))
     return env
 

@@ -368,5 +368,5 @@ IF_MATCH = [{
     "name": "If-Match", "in": "header", "required": False,
     "description": "The ETag (or version) you edited; a newer stored version "
                    "answers 409",
-    "schema": {"type": "string", "pattern": r'^"?[0-9]+"?$'}}]
+    "schema": {"type": "string", "pattern": r'^("?[0-9]+"?|\*)$'}}]
 HEADERS = {"update_opportunity": IF_MATCH, "update_organization": IF_MATCH}

@@ -31,11 +31,16 @@ def optional_body(request) -> dict:
 
 
 def if_match_version(request) -> str | None:
-    """Return the record version in the ``If-Match`` header, or None without one."""
+    """Return the record version in the ``If-Match`` header, or None without one.
+
+    ``If-Match: *`` matches any stored version, as HTTP defines it, so it is None too.
+    """
     expected = request.headers.get("If-Match", "").strip('" ') or None
+    if expected == "*":
+        return None
     if expected is not None and not expected.isdigit():
-        raise BadRequest({"If-Match": ["must be the record's version number, as in "
-                                       "its 'version' field"]})
+        raise BadRequest({"If-Match": ["must be the record's ETag or version number, "
+                                       "as in its 'version' field, or *"]})
     return expected
 
 

@@ -64,6 +64,21 @@ def check_open(opportunity: dict, now: datetime, time_zone: str) -> None:
                        {"closes": closes, "time_zone": time_zone})
 
 
+def ended_on(opportunity: dict, now: datetime, time_zone: str) -> str | None:
+    """Return the local date on which the opportunity's last session ended, or None.
+
+    ``now`` is aware. The catalog's ``schedule.last_end`` is used when the
+    opportunity has sessions, else its ``end_date``; without either nothing ended.
+    """
+    last_end = (opportunity.get("schedule") or {}).get("last_end")
+    if last_end:
+        ended = datetime.fromisoformat(last_end)
+        return ended.date().isoformat() if ended <= now else None
+    end_date = str(opportunity.get("end_date") or "")[:10]
+    today = now.astimezone(ZoneInfo(time_zone)).date().isoformat()
+    return end_date if end_date and end_date < today else None
+
+
 def check_age(opportunity: dict, youth: dict, today: date) -> None:
     """Reject a youth whose age today is outside the opportunity's age range."""
     age = age_on(today, youth["birth_year"], youth["birth_month"])

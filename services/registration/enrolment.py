@@ -76,8 +76,16 @@ class EnrolmentEntrypoints:
         self.store.places.mark_announced(city, [event_id], utc_now())
         logger.info("registration %s for %s is %s (sequence %s)", registration["id"],
                     opportunity["id"], status, sequence)
-        return self._reply(city, registration, created=created,
-                           warnings=self._overlap_warnings(city, registration))
+        warnings = self._overlap_warnings(city, registration)
+        ended = eligibility.ended_on(opportunity, now.replace(tzinfo=timezone.utc),
+                                     time_zone)
+        if ended:
+            warnings.append({
+                "code": "opportunity_ended",
+                "message": f"this opportunity's last session was on {ended}; ask its "
+                           "provider whether it runs again before counting on a place",
+                "ended_on": ended})
+        return self._reply(city, registration, created=created, warnings=warnings)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_registration(self, registration_id):

@@ -599,3 +599,17 @@ def test_register_names_unknown_interest_under_youth(platform):
         platform.register(youth={**TEEN, "interests": ["knitting"]})
     assert "interests" in caught.value.errors["youth"]
     assert platform.sent(events.YOUTH_REGISTERED) == []
+
+
+def test_ended_opportunity_registers_with_warning():
+    platform = Platform(opportunity(end_date="2019-07-15"))
+    reply = platform.register()
+    assert reply["status"] == "confirmed"
+    assert [item["code"] for item in reply["warnings"]] == ["opportunity_ended"]
+    assert reply["warnings"][0]["ended_on"] == "2019-07-15"
+
+
+def test_running_opportunity_has_no_ended_warning():
+    platform = Platform(opportunity(schedule={
+        "last_end": f"{date.today().year + 1}-01-01T10:00:00-06:00"}))
+    assert platform.register()["warnings"] == []
