@@ -112,8 +112,8 @@ class OpportunityChangedV1(Schema):
 class YouthRegisteredV1(Schema):
     """Payload of ``youth_registered``.
 
-    ``contact_email`` (the youth's or a guardian's) and ``preferred_language`` are
-    optional: notifications e-mails the confirmation and later badges only when
+    ``contact_email`` (the youth's or a guardian's), ``preferred_language`` and
+    ``youth_display_name`` (named in the e-mail) are optional: notifications e-mails the confirmation and later badges only when
     the address is given, and never passes either field to partners.
     """
 
@@ -125,6 +125,8 @@ class YouthRegisteredV1(Schema):
     contact_email = fields.Email(load_default=None, allow_none=True)
     preferred_language = fields.String(load_default=None, allow_none=True,
                                        validate=validate.OneOf(["en", "es"]))
+    youth_display_name = fields.String(load_default=None, allow_none=True,
+                                       validate=validate.Length(max=100))
 
 
 class RegistrationCancelledV1(Schema):
@@ -161,6 +163,8 @@ class WaitlistPromotedV1(Schema):
     contact_email = fields.Email(allow_none=True)
     preferred_language = fields.String(allow_none=True,
                                        validate=validate.OneOf(["en", "es"]))
+    youth_display_name = fields.String(allow_none=True,
+                                       validate=validate.Length(max=100))
 
 
 class GuardianConsentRequestedV1(Schema):

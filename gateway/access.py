@@ -325,9 +325,13 @@ def record_id_from(request, values, parameter=None, body_field=None) -> str:
     """Return the record id a policy checks: a path value, or a JSON body field."""
     if body_field is None:
         return values[parameter]
-    record_id = json_body(request).get(body_field)
-    if not isinstance(record_id, str) or not record_id:
+    body = json_body(request)
+    record_id = body.get(body_field)
+    if record_id is None or record_id == "":
         raise BadRequest({body_field: ["is required: send the record's id"]})
+    if not isinstance(record_id, str):
+        raise BadRequest({body_field: [f"must be a string, the record's id, not "
+                                       f"{type(record_id).__name__}"]})
     return record_id
 
 

@@ -64,14 +64,14 @@ class MailStore:
         self.outbox.create_index([("city", 1), ("youth_id", 1)], name="by_youth")
 
     def remember_contact(self, city: str, youth_id: str, address: str,
-                         language: str) -> None:
-        """Store the youth's latest address, unless the youth was erased."""
+                         language: str, name: str | None = None) -> None:
+        """Store the youth's latest address and name, unless the youth was erased."""
         if self.is_erased(city, youth_id):
             return
         self.contacts.update_one(
             {"_id": f"{city}:{youth_id}"},
             {"$set": {"city": city, "youth_id": youth_id, "address": address,
-                      "language": language, "updated_at": utcnow()}},
+                      "language": language, "name": name, "updated_at": utcnow()}},
             upsert=True)
 
     def erase_youth(self, city: str, youth_id: str, guardian_ids: list[str]) -> dict:

@@ -22,6 +22,13 @@ logger = logging.getLogger(__name__)
 GENERIC_PROGRAMME = {"en": "your programme", "es": "tu programa"}
 GENERIC_BADGE = {"en": "a Cities of Learning badge",
                  "es": "una insignia de Cities of Learning"}
+PARTICIPANT = {"en": "Participant: {name}\n", "es": "Participante: {name}\n"}
+
+
+def participant(contact: dict, language: str) -> str:
+    """Return the line that names the youth, or "" when the name is not known."""
+    name = contact.get("name")
+    return PARTICIPANT[language].format(name=name) if name else ""
 
 
 def _language(preferred: str | None, city_record: dict) -> str:
@@ -73,6 +80,7 @@ def _registration_mail(mail: MailStore, city_record: dict, event: dict,
     title = mail.opportunity_title(city, data["opportunity_id"])
     variables = {"opportunity_title": title or GENERIC_PROGRAMME[language],
                  "registration_id": data["registration_id"],
+                 "participant": participant(contact, language),
                  "city_name": city_record.get("name", city)}
     if reasons is not None:
         variables["reason"] = reasons[language]
@@ -85,7 +93,8 @@ def _remember(mail: MailStore, city_record: dict, city: str, data: dict) -> dict
     address = data.get("contact_email")
     if address:
         language = _language(data.get("preferred_language"), city_record)
-        mail.remember_contact(city, data["youth_id"], address, language)
+        mail.remember_contact(city, data["youth_id"], address, language,
+                              data.get("youth_display_name"))
     return mail.contact(city, data["youth_id"])
 
 
@@ -105,5 +114,6 @@ def badge_earned(mail: MailStore, city_record: dict, event: dict,
                       language, {
                           "badge_name": title or GENERIC_BADGE[language],
                           "badge_url": badge_url,
+                          "participant": participant(contact, language),
                           "city_name": city_record.get("name", city),
                       }, youth_id=data["youth_id"])

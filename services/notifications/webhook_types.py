@@ -24,7 +24,8 @@ FILTERS = (*WEBHOOK_TYPES, *(f"{group}.*" for group in GROUPS))
 # Fields of an event's data that only the platform may see. The registration
 # contact e-mail is used for messages to people and never sent to partners.
 PRIVATE_FIELDS = {
-    events.YOUTH_REGISTERED: {"contact_email", "preferred_language"},
+    events.YOUTH_REGISTERED: {"contact_email", "preferred_language",
+                              "youth_display_name"},
 }
 
 

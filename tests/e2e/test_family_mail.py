@@ -131,6 +131,7 @@ def test_waitlist_promotion_mails_youth(platform, opportunities):
     assert waiting["status"] == "waitlisted"
     [notice] = mail_to(platform, contact, "You are on the waitlist")
     assert waiting["id"] in text_of(notice)
+    assert "Participant: Lee\n" in text_of(notice)
 
     cancelled = call(platform, "POST", f"/v1/cities/{CITY}/registrations/"
                                        f"{first['id']}/cancellation", guardian, {})

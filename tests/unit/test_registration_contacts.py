@@ -16,15 +16,18 @@ LUIS = {"id": "gdn-2", "name": "Luis", "email": "luis@example.org", "language": 
 
 
 @pytest.mark.parametrize("youth, expected", [
-    ({"contact_email": "sam@example.org", "preferred_language": "en",
-      "guardians": [ROSA]},
-     {"contact_email": "sam@example.org", "preferred_language": "en"}),
-    ({"guardians": [ROSA, LUIS], "consent": {"status": "granted",
-                                             "guardian_id": "gdn-2"}},
-     {"contact_email": "luis@example.org", "preferred_language": "en"}),
-    ({"guardians": [ROSA, LUIS], "consent": {"status": "none"}},
-     {"contact_email": "rosa@example.org", "preferred_language": "es"}),
-    ({"contact_email": None, "guardians": []}, {}),
+    ({"display_name": "Sam", "contact_email": "sam@example.org",
+      "preferred_language": "en", "guardians": [ROSA]},
+     {"contact_email": "sam@example.org", "preferred_language": "en",
+      "youth_display_name": "Sam"}),
+    ({"display_name": "Ana", "guardians": [ROSA, LUIS],
+      "consent": {"status": "granted", "guardian_id": "gdn-2"}},
+     {"contact_email": "luis@example.org", "preferred_language": "en",
+      "youth_display_name": "Ana"}),
+    ({"display_name": "Ana", "guardians": [ROSA, LUIS], "consent": {"status": "none"}},
+     {"contact_email": "rosa@example.org", "preferred_language": "es",
+      "youth_display_name": "Ana"}),
+    ({"display_name": "Ana", "contact_email": None, "guardians": []}, {}),
 ])
 def test_mail_contact_prefers_youth_then_guardian(youth, expected):
     assert mail_contact(youth) == expected

@@ -11,6 +11,7 @@ from cities_common.errors import Conflict, InvalidInput, NotFound
 from cities_common.handlers import EventInbox
 from cities_common.tenancy import TenantScope
 from services.notifications.mail import MailStore
+from services.notifications.mail_templates import render
 from services.notifications.service import NotificationsService
 from services.notifications.settings import WebhookSettings
 from services.notifications.storage import message_id
@@ -377,6 +378,20 @@ def cancelled_event(reason, event_id=None):
         "registration_id": "reg-1", "youth_id": "yth-1", "opportunity_id": "opp-1",
         "previous_status": "confirmed", "reason": reason,
         "cancelled_at": "2026-12-05T00:00:00+00:00"}, event_id=event_id)
+
+
+def test_family_email_names_the_youth(store, database):
+    service = make_service(store, database)
+    mail = MailStore(database)
+    service.handle_youth_registered(registered_event(
+        contact_email="family@example.org", preferred_language="es",
+        youth_display_name="Ana"))
+    message = mail.outbox.find_one()
+    assert message["variables"]["participant"] == "Participante: Ana\n"
+    subject, body = render(message["kind"], "es", {**message["variables"],
+                                                   "unsubscribe_url": "u"})
+    assert "Ana" not in subject
+    assert "Participante: Ana\n" in body
 
 
 def test_waitlisted_registration_gets_waitlist_email(store, database):

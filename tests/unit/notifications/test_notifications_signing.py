@@ -95,8 +95,9 @@ def test_cloud_event_carries_city_and_type():
 def test_cloud_event_hides_registration_contact():
     data = {"registration_id": "r", "youth_id": "y", "opportunity_id": "o",
             "status": "confirmed", "contact_email": "parent@example.org",
-            "preferred_language": "es"}
+            "preferred_language": "es", "youth_display_name": "Ana"}
     body = cloud_event(envelope("youth_registered", data), "registration",
                        "registration.confirmed")
     assert "parent@example.org" not in body
     assert "preferred_language" not in json.loads(body)["data"]
+    assert "Ana" not in body
