@@ -68,7 +68,7 @@ def ended_on(opportunity: dict, now: datetime, time_zone: str) -> str | None:
     """Return the local date on which the opportunity's last session ended, or None.
 
     ``now`` is aware. The catalog's ``schedule.last_end`` is used when the
-    opportunity has sessions, else its ``end_date``; without either nothing ended.
+    opportunity has sessions, else its ``end_date``. Without either, nothing ended.
     """
     last_end = (opportunity.get("schedule") or {}).get("last_end")
     if last_end:
