@@ -155,7 +155,10 @@ class LoginThrottle:
         key = token_hash(login_key)
         now = utc_now()
         self.failures.insert_one({"_id": new_id("fail"), "login_key": key, "at": now})
-        if self.failures.count_documents({"login_key": key}) < self.max_failures:
+        # Only failures within one lockout period count, so a few typos spread
+        # over weeks never add up to a lockout.
+        recent = {"login_key": key, "at": {"$gte": now - self.lockout}}
+        if self.failures.count_documents(recent) < self.max_failures:
             return None
         until = now + self.lockout
         self.lockouts.replace_one({"_id": key}, {"_id": key, "locked_until": until},

@@ -205,6 +205,18 @@ def test_lockout_holds_only_for_the_failing_client(identity):
     assert identity.login(client="192.0.2.10")["token_type"] == "Bearer"
 
 
+def test_old_failures_do_not_count(identity):
+    identity.verified_account()
+    for _ in range(9):
+        with pytest.raises(Unauthenticated):
+            identity.login(password="wrong password here")
+    identity.store.throttle.failures.update_many(
+        {}, {"$set": {"at": utc_now() - timedelta(days=3)}})
+    with pytest.raises(Unauthenticated):
+        identity.login(password="wrong password here")
+    assert identity.login()["token_type"] == "Bearer"
+
+
 def test_lockout_ends_after_its_time(identity):
     identity.verified_account()
     for _ in range(10):
