@@ -119,16 +119,22 @@ class MailStore:
     def contact(self, city: str, youth_id: str) -> dict | None:
         return self.contacts.find_one({"_id": f"{city}:{youth_id}"})
 
-    def remember_opportunity(self, city: str, opportunity_id: str, title: str) -> None:
+    def remember_opportunity(self, city: str, opportunity_id: str, title: str,
+                             when: str | None = None, where: str | None = None) -> None:
+        """Keep the title, first date and place that messages about it show."""
         try:
             self.opportunities.insert_one({"_id": f"{city}:{opportunity_id}",
-                                           "title": title})
+                                           "title": title, "when": when,
+                                           "where": where})
         except DuplicateKeyError:
             pass
 
     def opportunity_title(self, city: str, opportunity_id: str) -> str | None:
-        document = self.opportunities.find_one({"_id": f"{city}:{opportunity_id}"})
+        document = self.opportunity(city, opportunity_id)
         return document["title"] if document else None
+
+    def opportunity(self, city: str, opportunity_id: str) -> dict | None:
+        return self.opportunities.find_one({"_id": f"{city}:{opportunity_id}"})
 
     # Unsubscribing
 

@@ -37,12 +37,12 @@ TEMPLATES = {
     ("registration_confirmed", "en"): _template(
         "Your place in $opportunity_title is confirmed",
         "Hello,\n\nYour registration for $opportunity_title in $city_name is "
-        "confirmed.\n${participant}Registration number: $registration_id\n\nSee you "
+        "confirmed.\n${participant}${details}Registration number: $registration_id\n\nSee you "
         "there!\n"),
     ("registration_confirmed", "es"): _template(
         "Tu lugar en $opportunity_title está confirmado",
         "Hola:\n\nTu inscripción en $opportunity_title en $city_name está "
-        "confirmada.\n${participant}Número de inscripción: $registration_id\n\n"
+        "confirmada.\n${participant}${details}Número de inscripción: $registration_id\n\n"
         "¡Te esperamos!\n"),
     ("badge_earned", "en"): _template(
         "You earned a badge: $badge_name",
@@ -127,37 +127,37 @@ TEMPLATES = {
     ("registration_waitlisted", "en"): _template(
         "You are on the waitlist for $opportunity_title",
         "Hello,\n\n$opportunity_title in $city_name is full, so your registration "
-        "is on its waitlist.\n${participant}Registration number: $registration_id\n\nPlaces go "
+        "is on its waitlist.\n${participant}${details}Registration number: $registration_id\n\nPlaces go "
         "to the waitlist in the order people registered. If a place opens for you, "
         "we will write again. If you no longer want a place, cancel the "
         "registration.\n"),
     ("registration_waitlisted", "es"): _template(
         "Estás en la lista de espera de $opportunity_title",
         "Hola:\n\n$opportunity_title en $city_name está completo, así que tu "
-        "inscripción quedó en su lista de espera.\n${participant}Número de inscripción: "
+        "inscripción quedó en su lista de espera.\n${participant}${details}Número de inscripción: "
         "$registration_id\n\nLos lugares se asignan en el orden de inscripción. "
         "Si se libera un lugar para ti, te escribiremos de nuevo. Si ya no quieres "
         "un lugar, cancela la inscripción.\n"),
     ("registration_cancelled", "en"): _template(
         "Registration cancelled: $opportunity_title",
         "Hello,\n\nYour registration $registration_id for $opportunity_title in "
-        "$city_name was cancelled.\n${participant}$reason\n"),
+        "$city_name was cancelled.\n${participant}${details}$reason\n"),
     ("registration_cancelled", "es"): _template(
         "Inscripción cancelada: $opportunity_title",
         "Hola:\n\nTu inscripción $registration_id en $opportunity_title en "
-        "$city_name fue cancelada.\n${participant}$reason\n"),
+        "$city_name fue cancelada.\n${participant}${details}$reason\n"),
     ("waitlist_promoted", "en"): _template(
         "A place opened up: $opportunity_title",
         "Hello,\n\nA place opened up in $opportunity_title in $city_name, and it is "
         "yours: your registration moved from the waitlist to confirmed.\n"
-        "${participant}Registration number: $registration_id\n\nIf you can no longer come, "
+        "${participant}${details}Registration number: $registration_id\n\nIf you can no longer come, "
         "cancel the registration so the next person on the waitlist gets the "
         "place.\n"),
     ("waitlist_promoted", "es"): _template(
         "Se liberó un lugar: $opportunity_title",
         "Hola:\n\nSe liberó un lugar en $opportunity_title en $city_name y es "
         "tuyo: tu inscripción pasó de la lista de espera a confirmada.\n"
-        "${participant}Número de inscripción: $registration_id\n\nSi ya no puedes asistir, "
+        "${participant}${details}Número de inscripción: $registration_id\n\nSi ya no puedes asistir, "
         "cancela la inscripción para que la siguiente persona de la lista de "
         "espera reciba el lugar.\n"),
 }
@@ -209,8 +209,9 @@ def render(kind: str, language: str, variables: dict) -> tuple[str, str]:
     if language not in LANGUAGES:
         language = DEFAULT_LANGUAGE
     template = TEMPLATES[(kind, language)]
-    # Messages queued before they named the youth have no ``participant`` line.
-    variables = {"participant": "", **variables}
+    # Messages queued before they named the youth, the date and the place have no
+    # ``participant`` or ``details`` lines.
+    variables = {"participant": "", "details": "", **variables}
     footer = (TRANSACTIONAL_FOOTER if kind in TRANSACTIONAL else FOOTER)[language]
     # A value with a line break (an opportunity title typed with one) would make
     # the Subject header invalid and the message unsendable, so every run of

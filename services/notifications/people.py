@@ -25,6 +25,45 @@ GENERIC_BADGE = {"en": "a Cities of Learning badge",
 PARTICIPANT = {"en": "Participant: {name}\n", "es": "Participante: {name}\n"}
 
 
+DETAILS = {"en": ("When: {}\n", "Where: {}\n", "online"),
+           "es": ("Cuándo: {}\n", "Dónde: {}\n", "en línea")}
+
+
+def first_date(opportunity: dict) -> str | None:
+    """Return the first local date and start time that the catalog gives, or None."""
+    start = (opportunity.get("schedule") or {}).get("first_start")
+    if start:
+        return f"{start[:10]} {start[11:16]}"
+    day = opportunity.get("start_date")
+    start_time = opportunity.get("start_time")
+    return " ".join(filter(None, (str(day)[:10] if day else None, start_time))) or None
+
+
+def place(opportunity: dict) -> str | None:
+    """Return the first location's name and address, or "online", or None."""
+    if opportunity.get("format") == "online":
+        return "online"
+    for location in opportunity.get("locations") or []:
+        parts = [location.get("name"), location.get("address")]
+        text = ", ".join(part for part in parts if part)
+        if text:
+            return text
+    return None
+
+
+def details(mail: MailStore, city: str, opportunity_id: str, language: str) -> str:
+    """Return the "When:" and "Where:" lines of a registration e-mail, as known."""
+    document = mail.opportunity(city, opportunity_id) or {}
+    when, where, online = DETAILS[language]
+    lines = ""
+    if document.get("when"):
+        lines += when.format(document["when"])
+    if document.get("where"):
+        shown = online if document["where"] == "online" else document["where"]
+        lines += where.format(shown)
+    return lines
+
+
 def participant(contact: dict, language: str) -> str:
     """Return the line that names the youth, or "" when the name is not known."""
     name = contact.get("name")
@@ -81,6 +120,7 @@ def _registration_mail(mail: MailStore, city_record: dict, event: dict,
     variables = {"opportunity_title": title or GENERIC_PROGRAMME[language],
                  "registration_id": data["registration_id"],
                  "participant": participant(contact, language),
+                 "details": details(mail, city, data["opportunity_id"], language),
                  "city_name": city_record.get("name", city)}
     if reasons is not None:
         variables["reason"] = reasons[language]

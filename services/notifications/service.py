@@ -114,8 +114,9 @@ class NotificationsService(DeadLetterEntrypoints):
     @consumes(events.OPPORTUNITY_PUBLISHED)
     def handle_opportunity_published(self, event):
         opportunity = event["data"]["opportunity"]
-        self.deliveries.mail_store.remember_opportunity(event["city"], opportunity["id"],
-                                                        opportunity["title"])
+        self.deliveries.mail_store.remember_opportunity(
+            event["city"], opportunity["id"], opportunity["title"],
+            people.first_date(opportunity), people.place(opportunity))
         self._fan_out(event, "catalog")
 
     @durable_event_handler("registration", events.YOUTH_REGISTERED)

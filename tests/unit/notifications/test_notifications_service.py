@@ -394,6 +394,25 @@ def test_family_email_names_the_youth(store, database):
     assert "Participante: Ana\n" in body
 
 
+def test_family_email_gives_date_and_place(store, database):
+    service = make_service(store, database)
+    mail = MailStore(database)
+    service.handle_opportunity_published(events.make_event(
+        events.OPPORTUNITY_PUBLISHED, "chicago", {"version": 1, "opportunity": {
+            "id": "opp-1", "city": "chicago", "title": "Robot Club",
+            "status": "published", "version": 1, "format": "in_person",
+            "schedule": {"first_start": "2027-01-09T10:00:00-06:00"},
+            "locations": [{"name": "Harold Washington Library Center",
+                           "address": "400 S State St", "lat": 41.88,
+                           "lon": -87.63}]}}))
+    service.handle_youth_registered(registered_event(contact_email="f@example.org"))
+    message = mail.outbox.find_one()
+    _, body = render(message["kind"], "en", {**message["variables"],
+                                             "unsubscribe_url": "u"})
+    assert "When: 2027-01-09 10:00\n" in body
+    assert "Where: Harold Washington Library Center, 400 S State St\n" in body
+
+
 def test_waitlisted_registration_gets_waitlist_email(store, database):
     service = make_service(store, database)
     mail = MailStore(database)
