@@ -53,6 +53,17 @@ def message_id(subscription_id: str, event_id: str) -> str:
     return f"msg_{digest[:24]}"
 
 
+def queue_entry(subscription: dict, event_id: str, webhook_type: str, body: str,
+                now: datetime) -> dict:
+    """Return a new queue entry that sends one event to one endpoint now."""
+    identifier = message_id(subscription["_id"], event_id)
+    return {"_id": identifier, "webhook_id": identifier, "city": subscription["city"],
+            "partner": subscription["partner"], "subscription_id": subscription["_id"],
+            "event_id": event_id, "type": webhook_type, "body": body, "attempts": 0,
+            "created_at": now, "window_started_at": now, "next_attempt_at": now,
+            "lease_token": None}
+
+
 def public(document: dict) -> dict:
     """Return a stored document as an API object: ``id`` and ISO 8601 times."""
     result = {key: value for key, value in document.items() if key != "_id"}
@@ -192,14 +203,8 @@ class NotificationStore:
         """Queue one event for each endpoint in one write; return how many were new."""
         if not subscriptions:
             return 0
-        documents = [{
-            "_id": message_id(subscription["_id"], event_id),
-            "webhook_id": message_id(subscription["_id"], event_id),
-            "city": subscription["city"], "partner": subscription["partner"],
-            "subscription_id": subscription["_id"], "event_id": event_id,
-            "type": webhook_type, "body": body, "attempts": 0, "created_at": now,
-            "window_started_at": now, "next_attempt_at": now, "lease_token": None,
-        } for subscription in subscriptions]
+        documents = [queue_entry(subscription, event_id, webhook_type, body, now)
+                     for subscription in subscriptions]
         try:
             return len(self.queue.insert_many(documents, ordered=False).inserted_ids)
         except BulkWriteError as exc:
@@ -218,14 +223,11 @@ class NotificationStore:
         extra request, under the same ``webhook-id``, which receivers drop.
         Returns ``queued``.
         """
-        identifier = message_id(subscription["_id"], event["_id"])
-        self.queue.insert_one({
-            "_id": f"{identifier}.r{uuid.uuid4().hex[:12]}", "webhook_id": identifier,
-            "city": subscription["city"], "partner": subscription["partner"],
-            "subscription_id": subscription["_id"], "event_id": event["_id"],
-            "type": event["type"], "body": event["body"], "attempts": 0,
-            "created_at": now, "window_started_at": now, "next_attempt_at": now,
-            "lease_token": None})
+        entry = queue_entry(subscription, event["_id"], event["type"], event["body"],
+                            now)
+        identifier = entry["webhook_id"]
+        entry["_id"] = f"{identifier}.r{uuid.uuid4().hex[:12]}"
+        self.queue.insert_one(entry)
         self.dead_letters.delete_many(
             {"$or": [{"_id": identifier}, {"webhook_id": identifier}]})
         return "queued"
